@@ -1,0 +1,96 @@
+"""CLI: ``feedsvc build | check | serve | settings``, thin wrappers over the pipeline.
+
+Every setting is also a flag (``--item-limit 30``), generated from the settings table, so
+the help here and the README's table cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__
+from .build import Builder
+from .settings import Settings, SettingsError, load_settings, table
+from .snapshot import write
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def setting_options(func: F) -> F:
+    """Add ``--config`` and one ``--<setting>`` flag per setting to a command."""
+    for name, default, help_text in reversed(table()):
+        flag = "--" + name.replace("_", "-")
+        shown = ",".join(default) if isinstance(default, tuple) else json.dumps(default) \
+            if isinstance(default, dict) else str(default)
+        func = click.option(flag, name, default=None, metavar="VALUE",
+                            help=f"{help_text} [default: {shown}]")(func)
+    return click.option("--config", "config_file", type=click.Path(path_type=Path),
+                        default=None, help="TOML settings file (default: $FEEDSVC_CONFIG, "
+                        "else config/feedsvc.toml if present).")(func)
+
+
+def settings_from(options: dict[str, Any]) -> Settings:
+    """Settings from the flags given, over the environment and the config file."""
+    config_file = options.pop("config_file", None)
+    overrides = {k: v for k, v in options.items() if k in {r[0] for r in table()}}
+    for name in overrides:
+        options.pop(name)
+    try:
+        return load_settings(config_file=config_file, environ=os.environ, overrides=overrides)
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@click.group()
+@click.version_option(__version__, prog_name="feedsvc")
+def main() -> None:
+    """Serve every category of a folder of Hexo-style posts as RSS, Atom and JSON feeds."""
+
+
+@main.command()
+@click.option("--content", "content_dir_flag", type=click.Path(path_type=Path), default=None,
+              help="Content folder (same as --content-dir).")
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+              help="Folder to write the feeds into (replaced atomically).")
+@setting_options
+def build(out: Path, content_dir_flag: Path | None, **options: Any) -> None:
+    """Build every feed once and write them as static files (the cron command)."""
+    if content_dir_flag is not None:
+        options["content_dir"] = str(content_dir_flag)
+    settings = settings_from(options)
+    _logging(settings)
+    try:
+        result = Builder(settings).run(datetime.now(UTC))
+    except OSError as exc:
+        raise click.ClickException(f"cannot scan {settings.content_dir}: {exc}") from None
+    write(result.snapshot, out)
+    s = result.stats
+    click.echo(f"{s['posts']} posts, {s['categories']} categories, {s['feeds']} feeds, "
+               f"{s['errors']} errors, {s['warnings']} warnings -> {out}")
+
+
+@main.command("settings")
+@setting_options
+def show_settings(**options: Any) -> None:
+    """Print the effective settings (secrets hidden) as TOML-like lines."""
+    settings = settings_from(options)
+    for f in dataclasses.fields(settings):
+        value = getattr(settings, f.name)
+        if f.metadata.get("secret") and value:
+            value = "********"
+        click.echo(f"{f.name} = {json.dumps(value, ensure_ascii=False, default=list)}")

@@ -1,0 +1,371 @@
+"""Post: one file's bytes -> a :class:`Post` (its metadata) or the reason it is not one.
+
+python-frontmatter's YAML handler finds and loads the front matter; this module turns the
+loosely typed values Hexo folders hold into well-typed fields, one small function per
+field, each falling back and reporting when a value is unusable. The body is not rendered
+here: only posts that make it into some feed are rendered (see :mod:`feedsvc.markup`).
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import quote, urljoin, urlsplit
+
+import frontmatter
+import yaml
+
+from .dates import parse_date
+from .markup import clean_text
+from .problem import Problem
+from .scan import MARKDOWN_SUFFIXES
+from .settings import Settings
+from .slug import slugize, url_path
+
+#: Namespace of the UUIDs that make post ids (``urn:uuid:...``); never change it, or
+#: every reader sees every post again.
+ID_NAMESPACE = uuid.UUID("6f0d3c52-93a5-5c1e-9a8f-4b7e2f1d0c11")
+#: Front-matter fields that carry an explicit, stable id, first found wins.
+ID_FIELDS = ("id", "guid", "abbrlink")
+#: Longest title kept, in characters.
+MAX_TITLE = 500
+
+
+class _Loader(yaml.CSafeLoader):
+    """PyYAML's C safe loader, noting duplicate keys instead of silently keeping the last."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicates: list[str] = []
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if key is not None and key in seen:
+                self.duplicates.append(str(key))
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_HANDLER = frontmatter.YAMLHandler()
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """What a feed needs to know about a post before rendering its body."""
+
+    source: str  #: path relative to the content folder
+    id: str  #: stable id: same in every feed and format
+    title: str
+    link: str
+    published: datetime  #: aware, UTC
+    updated: datetime  #: aware, UTC, never before published
+    author: str
+    categories: tuple[tuple[str, ...], ...]  #: category paths, each root first
+    tags: tuple[str, ...]
+    thumbnail: str  #: absolute URL from the front matter, or "" (the body may give one)
+    summary: str  #: excerpt/description text from the front matter, or ""
+    markup: str  #: "markdown" or "html"
+    digest: str  #: sha256 of the file's bytes
+
+
+@dataclass(slots=True)
+class Parsed:
+    """The outcome for one file: a post, or none with the reason in ``skipped``."""
+
+    post: Post | None
+    body: str = ""
+    problems: list[Problem] = field(default_factory=list)
+    skipped: str = ""  #: why there is no post ("draft", "not a post", an error)
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Text of a file's bytes, and a warning ("" if none). BOMs and CRLF are handled."""
+    warning = ""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text = data.decode("utf-16", "replace")
+    else:
+        if data.startswith(codecs.BOM_UTF8):
+            data = data[len(codecs.BOM_UTF8):]
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            text = data.decode("utf-8", "replace")
+            warning = f"invalid UTF-8 at byte {exc.start}; replaced with U+FFFD"
+    return text.replace("\r\n", "\n").replace("\r", "\n"), warning
+
+
+def split(text: str) -> tuple[str, str] | None:
+    """(front matter, body) when ``text`` starts with a YAML block, else None."""
+    stripped = text.lstrip("\ufeff \t\n")
+    if not _HANDLER.detect(stripped):
+        return None
+    try:
+        fm, body = _HANDLER.split(stripped)
+    except ValueError:
+        return None
+    return fm, body
+
+
+class _Fields:
+    """Field readers for one post; each appends a Problem when it falls back."""
+
+    def __init__(self, meta: Mapping[str, Any], source: str, settings: Settings, zone: tzinfo):
+        self.meta = meta
+        self.source = source
+        self.settings = settings
+        self.zone = zone
+        self.problems: list[Problem] = []
+
+    def warn(self, name: str, reason: str, action: str) -> None:
+        self.problems.append(Problem(self.source, name, reason, action, "warning"))
+
+    def text(self, name: str) -> str:
+        value = self.meta.get(name)
+        if value is None or isinstance(value, bool):
+            return ""
+        if isinstance(value, str | int | float):
+            return clean_text(str(value)).strip()
+        self.warn(name, f"expected text, got {type(value).__name__}", "ignored")
+        return ""
+
+    def title(self) -> str:
+        title = self.text("title")
+        if not title:
+            title = PurePosixPath(self.source).stem
+            self.warn("title", "missing or empty", f"used the file name {title!r}")
+        if len(title) > MAX_TITLE:
+            title = title[: MAX_TITLE - 1].rstrip() + "…"
+            self.warn("title", f"longer than {MAX_TITLE} characters", "cut")
+        return " ".join(title.split())
+
+    def date(self, name: str, fallback: datetime | None) -> datetime | None:
+        raw = self.meta.get(name)
+        if raw is None or raw == "":
+            return fallback
+        parsed = parse_date(raw, self.zone)
+        if parsed is None:
+            shown = repr(raw)[:60]
+            self.warn(name, f"cannot read {shown} as a date",
+                      "used the file's modification time" if name == "date" else "used date")
+            return fallback
+        return parsed
+
+    def author(self) -> str:
+        raw = self.meta.get("author")
+        if isinstance(raw, list) and raw:
+            raw = raw[0]
+        if isinstance(raw, dict):
+            raw = raw.get("name") or raw.get("nick")
+        if raw is not None and not isinstance(raw, str | int | float) or isinstance(raw, bool):
+            self.warn("author", f"expected a name, got {type(raw).__name__}", "used the default")
+            raw = None
+        name = " ".join(clean_text(str(raw)).split()) if raw is not None else ""
+        return name[:200] or self.settings.author
+
+    def categories(self) -> tuple[tuple[str, ...], ...]:
+        raw = self.meta.get("categories")
+        if raw is None or raw == "" or raw == []:
+            return ()
+        if isinstance(raw, str | int | float) and not isinstance(raw, bool):
+            raw = [raw]
+        if not isinstance(raw, list):
+            self.warn("categories", f"expected a name or a list, got {type(raw).__name__}",
+                      "ignored")
+            return ()
+        nested = any(isinstance(item, list) for item in raw)
+        groups = [item if isinstance(item, list) else [item] for item in raw] if nested else [raw]
+        paths: list[tuple[str, ...]] = []
+        for group in groups:
+            names: list[str] = []
+            for item in group:
+                if isinstance(item, bool) or not isinstance(item, str | int | float):
+                    self.warn("categories", f"{str(item)[:60]!r} is not a category name",
+                              "left out of the path")
+                    continue
+                name = " ".join(clean_text(str(item)).split())[:200]
+                if not name:
+                    self.warn("categories", "empty category name", "left out of the path")
+                    continue
+                names.append(name)
+            if names and tuple(names) not in paths:
+                paths.append(tuple(names))
+        return tuple(paths)
+
+    def tags(self) -> tuple[str, ...]:
+        raw = self.meta.get("tags")
+        items = raw if isinstance(raw, list) else [raw] if raw is not None else []
+        out: list[str] = []
+        for item in items:
+            if isinstance(item, str | int | float) and not isinstance(item, bool):
+                name = " ".join(clean_text(str(item)).split())[:200]
+                if name and name not in out:
+                    out.append(name)
+        return tuple(out)
+
+    def url(self, value: object) -> str:
+        """An absolute http(s) URL for a front-matter value, or "" if it is not one."""
+        if isinstance(value, dict):
+            value = value.get("path") or value.get("url") or value.get("src")
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if not isinstance(value, str):
+            return ""
+        value = clean_text(value).strip()
+        if not value or any(c.isspace() for c in value):
+            return ""
+        absolute = urljoin(self.settings.link_root, value)
+        parts = urlsplit(absolute)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            return ""
+        return absolute
+
+    def thumbnail(self) -> str:
+        for name in self.settings.thumbnail_fields:
+            if name in self.meta:
+                found = self.url(self.meta[name])
+                if found:
+                    return found
+        return ""
+
+    def post_id(self, stem: str) -> str:
+        for name in ID_FIELDS:
+            raw = self.meta.get(name)
+            if isinstance(raw, str | int) and not isinstance(raw, bool) and str(raw).strip():
+                value = clean_text(str(raw)).strip()
+                scheme = urlsplit(value).scheme
+                if scheme in ("tag", "urn", "http", "https") and " " not in value:
+                    return value
+                return ID_NAMESPACE_URN(f"{name}:{value}")
+        return ID_NAMESPACE_URN(f"path:{stem}")
+
+
+def ID_NAMESPACE_URN(key: str) -> str:  # noqa: N802 - reads as a constant constructor
+    """The ``urn:uuid:`` id for a stable key."""
+    return f"urn:uuid:{uuid.uuid5(ID_NAMESPACE, key)}"
+
+
+def _title_path(source: str) -> str:
+    stem = str(PurePosixPath(source).with_suffix(""))
+    return stem.removeprefix("_posts/")
+
+
+def permalink(settings: Settings, source: str, published: datetime, zone: tzinfo,
+              categories: tuple[tuple[str, ...], ...], meta: Mapping[str, Any]) -> str:
+    """The post's link: a ``permalink``/``link`` URL from the front matter, else the pattern."""
+    for name in ("permalink", "link"):
+        raw = meta.get(name)
+        if isinstance(raw, str) and raw.strip() and not any(c.isspace() for c in raw.strip()):
+            candidate = urljoin(settings.link_root, clean_text(raw.strip()))
+            if urlsplit(candidate).scheme in ("http", "https"):
+                return candidate
+    local = published.astimezone(zone)
+    title = _title_path(source)
+    first = categories[0] if categories else ()
+    values = {
+        ":year": f"{local.year:04d}", ":month": f"{local.month:02d}", ":day": f"{local.day:02d}",
+        ":i_month": str(local.month), ":i_day": str(local.day), ":hour": f"{local.hour:02d}",
+        ":minute": f"{local.minute:02d}", ":second": f"{local.second:02d}",
+        ":title": "/".join(quote(p, safe="") for p in title.split("/")),
+        ":name": quote(PurePosixPath(title).name, safe=""),
+        ":category": url_path([slugize(c) for c in first]) or "uncategorized",
+    }
+    path = settings.permalink
+    for key in sorted(values, key=len, reverse=True):
+        path = path.replace(key, values[key])
+    return urljoin(settings.link_root, path)
+
+
+def _markup(source: str, body: str) -> str:
+    """How the body is written: Markdown files are Markdown; others are HTML if they look so."""
+    name = source.lower()
+    if name.endswith(MARKDOWN_SUFFIXES):
+        return "markdown"
+    if name.endswith((".html", ".htm")) or body.lstrip().startswith("<"):
+        return "html"
+    return "markdown"
+
+
+def parse_post(data: bytes, source: str, mtime_ns: int, settings: Settings,
+               zone: tzinfo) -> Parsed:
+    """Parse one file. Never raises for bad content: the outcome says what happened."""
+    if len(data) > settings.max_post_bytes:
+        return Parsed(None, skipped="too large", problems=[Problem(
+            source, "", f"{len(data)} bytes is over max_post_bytes ({settings.max_post_bytes})",
+            "skipped", "error")])
+    if b"\x00" in data[:8192] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return Parsed(None, skipped="binary", problems=[Problem(
+            source, "", "binary file (NUL bytes)", "skipped", "error")])
+    text, warning = decode(data)
+    problems = [Problem(source, "", warning, "read anyway", "warning")] if warning else []
+    parts = split(text)
+    is_markdown = source.lower().endswith(MARKDOWN_SUFFIXES)
+    if parts is None:
+        if is_markdown:
+            problems.append(Problem(source, "", "no front matter (a post starts with ---)",
+                                    "skipped", "error"))
+        return Parsed(None, problems=problems, skipped="not a post")
+    fm, body = parts
+    loader = _Loader(fm)
+    try:
+        meta = loader.get_single_data()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 2}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problems.append(Problem(source, "front matter", f"malformed YAML{where}: {problem}",
+                                "skipped", "error"))
+        return Parsed(None, problems=problems, skipped="bad front matter")
+    except (ValueError, OverflowError, RecursionError) as exc:
+        problems.append(Problem(source, "front matter", f"unreadable YAML value: {exc}",
+                                "skipped", "error"))
+        return Parsed(None, problems=problems, skipped="bad front matter")
+    finally:
+        loader.dispose()
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        problems.append(Problem(source, "front matter",
+                                f"expected a mapping of fields, got a {type(meta).__name__}",
+                                "skipped", "error"))
+        return Parsed(None, problems=problems, skipped="bad front matter")
+    meta = {str(k): v for k, v in meta.items()}
+    for key in sorted(set(loader.duplicates)):
+        problems.append(Problem(source, key, "field given more than once", "used the last",
+                                "warning"))
+    if meta.get("published") is False or meta.get("draft") is True:
+        return Parsed(None, problems=problems, skipped="draft")
+
+    f = _Fields(meta, source, settings, zone)
+    mtime = datetime.fromtimestamp(mtime_ns / 1e9, UTC).replace(microsecond=0)
+    published = f.date("date", None)
+    if published is None:
+        if "date" not in meta or meta.get("date") in (None, ""):
+            f.warn("date", "missing", "used the file's modification time")
+        published = mtime
+    updated = f.date("updated", published) or published
+    updated = max(updated, published)
+    categories = f.categories()
+    post = Post(
+        source=source,
+        id=f.post_id(_title_path(source)),
+        title=f.title(),
+        link=permalink(settings, source, published, zone, categories, meta),
+        published=published,
+        updated=updated,
+        author=f.author(),
+        categories=categories,
+        tags=f.tags(),
+        thumbnail=f.thumbnail(),
+        summary=(f.text("excerpt") or f.text("description"))[:2000],
+        markup=_markup(source, body),
+        digest=hashlib.sha256(data).hexdigest(),
+    )
+    return Parsed(post, body=body, problems=problems + f.problems)

@@ -1,0 +1,106 @@
+"""Scan: list the candidate post files under the content folder, with a stat signature.
+
+This is the only step that walks the file system. It skips what is never a post (hidden
+files and folders, editor backups, ``_drafts/``, files of other kinds), follows a symlink
+only when its target stays inside the content folder, survives loops, vanished entries and
+unreadable folders (each reported), and returns files sorted by path so that every later
+step sees the same order whatever the order on disk.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from .problem import Problem
+
+#: File name endings a post may have. Markdown files are always candidates; the others
+#: only when they start with front matter (checked when parsing).
+POST_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+#: Folder names never scanned (Hexo's drafts, tool folders).
+SKIP_DIRS = frozenset({"_drafts", "node_modules", "__pycache__"})
+_BACKUP_SUFFIXES = ("~", ".bak", ".swp", ".swo", ".tmp", ".orig", ".rej", ".part")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """A candidate post file and the stat signature used to notice changes."""
+
+    relpath: str  #: POSIX path relative to the content folder; the post's identity
+    path: str  #: absolute path to open
+    size: int
+    mtime_ns: int
+    inode: int
+
+    @property
+    def signature(self) -> tuple[int, int, int]:
+        """Size, modification time and inode: equal signatures mean "unchanged"."""
+        return (self.size, self.mtime_ns, self.inode)
+
+
+def is_candidate(name: str) -> bool:
+    """True for a file name that may hold a post (by ending; not hidden, not a backup)."""
+    if name.startswith((".", "#", "~$")) or name.endswith(_BACKUP_SUFFIXES):
+        return False
+    return name.lower().endswith(POST_SUFFIXES)
+
+
+def scan(root: Path) -> tuple[list[SourceFile], list[Problem]]:
+    """List candidate post files under ``root``, sorted by relative path.
+
+    Raises ``OSError`` only when ``root`` itself cannot be listed, so that a rescan of an
+    unmounted folder fails loudly instead of publishing an empty site.
+    """
+    root = root.resolve()
+    problems: list[Problem] = []
+    found: list[SourceFile] = []
+    root_stat = os.stat(root)
+    if not stat.S_ISDIR(root_stat.st_mode):
+        raise NotADirectoryError(f"content folder {root} is not a folder")
+    os.listdir(root)  # fail now, loudly, if the root is unreadable
+    seen_dirs = {(root_stat.st_dev, root_stat.st_ino)}
+    stack: list[tuple[Path, str]] = [(root, "")]
+    root_prefix = str(root) + os.sep
+    while stack:
+        folder, rel = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError as exc:
+            problems.append(Problem(rel or ".", "", f"folder unreadable: {exc.strerror}",
+                                    "skipped the folder", "error"))
+            continue
+        for entry in entries:
+            name = entry.name
+            relpath = f"{rel}{name}"
+            try:
+                is_link = entry.is_symlink()
+                if is_link:
+                    target = os.path.realpath(entry.path)
+                    if target != str(root) and not target.startswith(root_prefix):
+                        problems.append(Problem(relpath, "", "symlink points outside the content"
+                                                " folder", "not followed", "warning"))
+                        continue
+                st = entry.stat(follow_symlinks=True)
+            except OSError as exc:
+                if not name.startswith("."):
+                    problems.append(Problem(relpath, "", f"cannot stat: {exc.strerror}",
+                                            "skipped", "error"))
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                if name.startswith(".") or name in SKIP_DIRS:
+                    continue
+                key = (st.st_dev, st.st_ino)
+                if key in seen_dirs:
+                    problems.append(Problem(relpath, "", "folder already scanned (symlink loop"
+                                            " or second link)", "not scanned twice", "warning"))
+                    continue
+                seen_dirs.add(key)
+                stack.append((Path(entry.path), relpath + "/"))
+            elif stat.S_ISREG(st.st_mode) and is_candidate(name):
+                found.append(SourceFile(relpath, entry.path, st.st_size, st.st_mtime_ns,
+                                        st.st_ino))
+    found.sort(key=lambda f: f.relpath)
+    return found, problems

@@ -1,0 +1,151 @@
+"""Snapshot: one complete, immutable set of built files with their HTTP metadata.
+
+Every served path maps to a :class:`Document`: the bytes, the same bytes gzipped once
+(deterministically: no timestamp in the gzip header), a strong ETag derived from the
+bytes, the Last-Modified instant (the feed's newest update, never the build time) and the
+content type. A snapshot is written to a folder atomically (the old folder and the new
+one are exchanged in one step), with ``.gz`` siblings for ``gzip_static`` servers and a
+manifest holding the metadata, so that other processes (gunicorn workers, nginx) can
+serve exactly the same bytes and validators.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+#: Name of the metadata file in a written snapshot folder.
+MANIFEST = ".manifest.json"
+#: Bodies at least this large are also kept gzipped.
+GZIP_MIN_BYTES = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One served file."""
+
+    body: bytes
+    gzipped: bytes | None  #: the body gzipped, or None when too small to bother
+    etag: str  #: strong ETag value without quotes
+    last_modified: datetime  #: aware UTC, second precision
+    content_type: str
+
+    @classmethod
+    def make(cls, body: bytes, last_modified: datetime, content_type: str) -> Document:
+        """Build a document, computing its ETag and gzip once."""
+        etag = hashlib.sha256(body).hexdigest()[:32]
+        gzipped = gzip.compress(body, 6, mtime=0) if len(body) >= GZIP_MIN_BYTES else None
+        return cls(body, gzipped, etag, last_modified.astimezone(UTC).replace(microsecond=0),
+                   content_type)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Every document of one build, by URL path (percent-decoded, no leading slash),
+    plus the build's report for ``/healthz``."""
+
+    documents: Mapping[str, Document]
+    report: Mapping[str, Any]
+    key: str  #: digest of all ETags: equal keys mean identical snapshots
+
+    @classmethod
+    def make(cls, documents: Mapping[str, Document], report: Mapping[str, Any]) -> Snapshot:
+        """A snapshot whose key summarizes its content."""
+        digest = hashlib.sha256()
+        for path in sorted(documents):
+            digest.update(f"{path}\0{documents[path].etag}\n".encode())
+        return cls(dict(documents), dict(report), digest.hexdigest()[:32])
+
+
+def _manifest(snapshot: Snapshot) -> bytes:
+    entries = {
+        path: {"etag": d.etag, "last_modified": d.last_modified.isoformat(),
+               "content_type": d.content_type, "gzip": d.gzipped is not None}
+        for path, d in sorted(snapshot.documents.items())
+    }
+    doc = {"key": snapshot.key, "files": entries, "report": snapshot.report}
+    return json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths with Linux renameat2(RENAME_EXCHANGE); False if unsupported."""
+    libc_name = ctypes.util.find_library("c")
+    if libc_name is None:
+        return False
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return bool(result == 0)
+
+
+def write(snapshot: Snapshot, out: Path) -> None:
+    """Write the snapshot as a folder at ``out``, replacing what was there atomically.
+
+    Readers of ``out`` see the old complete folder or the new complete one, never a mix.
+    """
+    out = out.absolute()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    try:
+        for path, doc in snapshot.documents.items():
+            target = tmp / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(doc.body)
+            if doc.gzipped is not None:
+                target.with_name(target.name + ".gz").write_bytes(doc.gzipped)
+        (tmp / MANIFEST).write_bytes(_manifest(snapshot))
+        os.chmod(tmp, 0o755)
+        if not out.exists():
+            os.rename(tmp, out)
+            return
+        if not _exchange(tmp, out):
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            os.rename(out, old)
+            os.rename(tmp, out)
+            tmp = old
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _read_at(dir_fd: int, name: str) -> bytes:
+    fd = os.open(name, os.O_RDONLY, dir_fd=dir_fd)
+    with os.fdopen(fd, "rb") as fh:
+        return fh.read()
+
+
+def read(folder: Path) -> Snapshot:
+    """Load a snapshot written by :func:`write`.
+
+    Files are read relative to one open handle on the folder, so a concurrent
+    :func:`write` cannot mix two snapshots. Raises ``OSError`` or ``ValueError`` if the
+    folder is missing, half-removed or not a snapshot.
+    """
+    dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        meta = json.loads(_read_at(dir_fd, MANIFEST))
+        documents = {}
+        for path, info in meta["files"].items():
+            body = _read_at(dir_fd, path)
+            gz = _read_at(dir_fd, path + ".gz") if info["gzip"] else None
+            documents[path] = Document(body, gz, info["etag"],
+                                       datetime.fromisoformat(info["last_modified"]),
+                                       info["content_type"])
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"{folder} is not a feedsvc snapshot: {exc}") from exc
+    finally:
+        os.close(dir_fd)
+    return Snapshot(documents, meta["report"], meta["key"])
