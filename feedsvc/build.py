@@ -24,7 +24,7 @@ from .catalog import Catalog, FeedSpec, build_catalog
 from .directory import render_index, render_opml
 from .feed import FORMATS, Entry, feed_path, make_entry, render, updated_of
 from .markup import render as render_body
-from .post import Parsed, Post, decode, parse_post, split
+from .post import Post, decode, parse_post, split
 from .problem import Problem
 from .scan import SourceFile, scan
 from .settings import Settings
@@ -89,8 +89,13 @@ class Builder:
                 continue
             data = read_file(source)
             if data is None:
-                problem = Problem(source.relpath, "", "changed or vanished while being read",
-                                  "kept the previous version; retried next scan", "warning")
+                problem = Problem(
+                    source.relpath,
+                    "",
+                    "changed or vanished while being read",
+                    "kept the previous version; retried next scan",
+                    "warning",
+                )
                 fresh.append(problem)
                 if old is not None:
                     known[source.relpath] = _Known((-1, -1, -1), old.post, [problem])
@@ -121,14 +126,16 @@ class Builder:
         key = (post.source, post.digest, post.id)
         entry = self._entries.get(key)
         if entry is None:
-            body = render_body(self._body(post), post.markup, post.link, post.summary,
-                               self.settings.summary_length)
+            body = render_body(
+                self._body(post), post.markup, post.link, post.summary, self.settings.summary_length
+            )
             entry = make_entry(post, body, self.settings)
             self._entries[key] = entry
         return entry
 
-    def _feed_documents(self, spec: FeedSpec, entries: dict[str, Entry],
-                        rendered: list[int]) -> Iterable[tuple[str, Document]]:
+    def _feed_documents(
+        self, spec: FeedSpec, entries: dict[str, Entry], rendered: list[int]
+    ) -> Iterable[tuple[str, Document]]:
         items = [entries[p.id] for p in spec.posts]
         key = (spec.names, spec.slugs, tuple((p.source, p.digest, p.id) for p in spec.posts))
         folder = "/".join([self.settings.category_dir, *spec.slugs, ""]) if spec.slugs else ""
@@ -154,8 +161,9 @@ class Builder:
         started = time.monotonic()
         files, scan_problems = scan(self.root)
         posts, _fresh, parsed_count = self._parse(files)
-        catalog = build_catalog(posts, now, item_limit=self.settings.item_limit,
-                                category_map=self.settings.category_map)
+        catalog = build_catalog(
+            posts, now, item_limit=self.settings.item_limit, category_map=self.settings.category_map
+        )
         selected = {p.id: p for spec in catalog.feeds for p in spec.posts}
         entries = {pid: self._entry(post) for pid, post in selected.items()}
         live = {(p.source, p.digest, p.id) for p in selected.values()}
@@ -170,13 +178,21 @@ class Builder:
 
         site_updated = documents[FORMATS["atom"][0]].last_modified
         documents["opml.xml"] = Document.make(
-            render_opml(catalog, self.settings, site_updated), site_updated,
-            "text/x-opml; charset=utf-8")
+            render_opml(catalog, self.settings, site_updated),
+            site_updated,
+            "text/x-opml; charset=utf-8",
+        )
         documents["index.html"] = Document.make(
-            render_index(catalog, self.settings), site_updated, "text/html; charset=utf-8")
+            render_index(catalog, self.settings), site_updated, "text/html; charset=utf-8"
+        )
 
-        problems = tuple(sorted(scan_problems + [p for k in self._known.values()
-                                                 for p in k.problems] + list(catalog.problems)))
+        problems = tuple(
+            sorted(
+                scan_problems
+                + [p for k in self._known.values() for p in k.problems]
+                + list(catalog.problems)
+            )
+        )
         duration = time.monotonic() - started
         stats = {
             "version": __version__,
@@ -195,9 +211,17 @@ class Builder:
             "problems": [p.as_dict() for p in problems],
         }
         snapshot = Snapshot.make(documents, stats)
-        logger.info("scan done: %d files, %d parsed, %d posts, %d categories, %d feeds "
-                    "re-rendered, %d problems, %.3fs", len(files), parsed_count,
-                    catalog.published, stats["categories"], rendered[0], len(problems), duration)
+        logger.info(
+            "scan done: %d files, %d parsed, %d posts, %d categories, %d feeds "
+            "re-rendered, %d problems, %.3fs",
+            len(files),
+            parsed_count,
+            catalog.published,
+            stats["categories"],
+            rendered[0],
+            len(problems),
+            duration,
+        )
         return Result(snapshot, catalog, problems, stats)
 
 

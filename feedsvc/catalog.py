@@ -78,18 +78,27 @@ def _unique_ids(posts: list[Post]) -> tuple[list[Post], list[Problem]]:
     for post in sorted(posts, key=lambda p: p.source):
         if post.id in seen:
             new_id = ID_NAMESPACE_URN(f"dup:{post.id}:{post.source}")
-            problems.append(Problem(post.source, "id", f"same id as {seen[post.id]}",
-                                    "given a derived id; set a distinct id", "warning"))
-            problems.append(Problem(seen[post.id], "id", f"same id as {post.source}",
-                                    "kept its id", "warning"))
+            problems.append(
+                Problem(
+                    post.source,
+                    "id",
+                    f"same id as {seen[post.id]}",
+                    "given a derived id; set a distinct id",
+                    "warning",
+                )
+            )
+            problems.append(
+                Problem(seen[post.id], "id", f"same id as {post.source}", "kept its id", "warning")
+            )
             post = replace(post, id=new_id)
         seen[post.id] = post.source
         out.append(post)
     return out, problems
 
 
-def build_catalog(posts: Iterable[Post], now: datetime, *, item_limit: int,
-                  category_map: Mapping[str, str]) -> Catalog:
+def build_catalog(
+    posts: Iterable[Post], now: datetime, *, item_limit: int, category_map: Mapping[str, str]
+) -> Catalog:
     """Group ``posts`` into feeds as of ``now``."""
     visible: list[Post] = []
     future: list[Post] = []
@@ -115,21 +124,28 @@ def build_catalog(posts: Iterable[Post], now: datetime, *, item_limit: int,
     for parent in sorted(children, key=len):
         slugs, collisions = _slug_children(children[parent], category_map)
         for name, slug in slugs.items():
-            slug_of[parent + (name,)] = slug_of[parent] + (slug,)
-        for name, winner, slug in collisions:
-            node = parent + (name,)
-            problems.append(Problem(
-                first_user[node], "categories",
-                f"category {' > '.join(node)!r} has the same slug as {winner!r}",
-                f"published at {'/'.join(slug_of[node])}; set category_map to choose",
-                "warning"))
+            slug_of[(*parent, name)] = (*slug_of[parent], slug)
+        for name, winner, _ in collisions:
+            node = (*parent, name)
+            problems.append(
+                Problem(
+                    first_user[node],
+                    "categories",
+                    f"category {' > '.join(node)!r} has the same slug as {winner!r}",
+                    f"published at {'/'.join(slug_of[node])}; set category_map to choose",
+                    "warning",
+                )
+            )
 
     site = FeedSpec((), (), tuple(visible[:item_limit]), len(visible))
     categories = sorted(
-        (FeedSpec(node, slug_of[node], tuple(ps[:item_limit]), len(ps))
-         for node, ps in members.items()),
+        (
+            FeedSpec(node, slug_of[node], tuple(ps[:item_limit]), len(ps))
+            for node, ps in members.items()
+        ),
         key=lambda spec: spec.slugs,
     )
     next_release = min((p.published for p in future), default=None)
-    return Catalog((site, *categories), tuple(sorted(problems)), len(visible), len(future),
-                   next_release)
+    return Catalog(
+        (site, *categories), tuple(sorted(problems)), len(visible), len(future), next_release
+    )

@@ -30,13 +30,23 @@ def setting_options(func: F) -> F:
     """Add ``--config`` and one ``--<setting>`` flag per setting to a command."""
     for name, default, help_text in reversed(table()):
         flag = "--" + name.replace("_", "-")
-        shown = ",".join(default) if isinstance(default, tuple) else json.dumps(default) \
-            if isinstance(default, dict) else str(default)
-        func = click.option(flag, name, default=None, metavar="VALUE",
-                            help=f"{help_text} [default: {shown}]")(func)
-    return click.option("--config", "config_file", type=click.Path(path_type=Path),
-                        default=None, help="TOML settings file (default: $FEEDSVC_CONFIG, "
-                        "else config/feedsvc.toml if present).")(func)
+        shown = (
+            ",".join(default)
+            if isinstance(default, tuple)
+            else json.dumps(default)
+            if isinstance(default, dict)
+            else str(default)
+        )
+        func = click.option(
+            flag, name, default=None, metavar="VALUE", help=f"{help_text} [default: {shown}]"
+        )(func)
+    return click.option(
+        "--config",
+        "config_file",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="TOML settings file (default: $FEEDSVC_CONFIG, else config/feedsvc.toml if present).",
+    )(func)
 
 
 def settings_from(options: dict[str, Any]) -> Settings:
@@ -52,8 +62,13 @@ def settings_from(options: dict[str, Any]) -> Settings:
 
 
 def _logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # APScheduler logs every job run at INFO; our own scan line already says it.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 @click.group()
@@ -63,10 +78,20 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--content", "content_dir_flag", type=click.Path(path_type=Path), default=None,
-              help="Content folder (same as --content-dir).")
-@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
-              help="Folder to write the feeds into (replaced atomically).")
+@click.option(
+    "--content",
+    "content_dir_flag",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Content folder (same as --content-dir).",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Folder to write the feeds into (replaced atomically).",
+)
 @setting_options
 def build(out: Path, content_dir_flag: Path | None, **options: Any) -> None:
     """Build every feed once and write them as static files (the cron command)."""
@@ -80,8 +105,10 @@ def build(out: Path, content_dir_flag: Path | None, **options: Any) -> None:
         raise click.ClickException(f"cannot scan {settings.content_dir}: {exc}") from None
     write(result.snapshot, out)
     s = result.stats
-    click.echo(f"{s['posts']} posts, {s['categories']} categories, {s['feeds']} feeds, "
-               f"{s['errors']} errors, {s['warnings']} warnings -> {out}")
+    click.echo(
+        f"{s['posts']} posts, {s['categories']} categories, {s['feeds']} feeds, "
+        f"{s['errors']} errors, {s['warnings']} warnings -> {out}"
+    )
 
 
 @main.command("settings")
@@ -94,3 +121,83 @@ def show_settings(**options: Any) -> None:
         if f.metadata.get("secret") and value:
             value = "********"
         click.echo(f"{f.name} = {json.dumps(value, ensure_ascii=False, default=list)}")
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on [default: $HOST or 0.0.0.0].")
+@click.option("--port", type=int, default=None, help="Port [default: $PORT or 8000].")
+@click.option(
+    "--workers",
+    type=int,
+    default=None,
+    help="Worker processes [default: $WEB_CONCURRENCY or one per core].",
+)
+@setting_options
+def serve(host: str | None, port: int | None, workers: int | None, **options: Any) -> None:
+    """Serve the feeds over HTTP with gunicorn, rescanning on the refresh schedule."""
+    from gunicorn.app.base import BaseApplication
+
+    from . import gunicorn_conf
+    from .app import create_app
+
+    settings = settings_from(options)
+    _logging(settings)
+    config = {
+        name: getattr(gunicorn_conf, name)
+        for name in dir(gunicorn_conf)
+        if not name.startswith("_") and name not in ("os", "annotations")
+    }
+    if host is not None or port is not None:
+        default_host, _, default_port = config["bind"].rpartition(":")
+        config["bind"] = f"{host or default_host}:{port or default_port}"
+    if workers is not None:
+        config["workers"] = workers
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in config.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return create_app(settings)
+
+    click.echo(
+        f"serving {settings.content_dir} at {settings.base_url} "
+        f"(listening on {config['bind']}, {config['workers']} workers)"
+    )
+    Server().run()
+
+
+@main.command()
+@setting_options
+@click.option(
+    "--content",
+    "content_dir_flag",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Content folder (same as --content-dir).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format."
+)
+def check(content_dir_flag: Path | None, fmt: str, **options: Any) -> None:
+    """Scan without serving and list every problem; exit 1 if any is an error."""
+    if content_dir_flag is not None:
+        options["content_dir"] = str(content_dir_flag)
+    settings = settings_from(options)
+    logging.basicConfig(level="CRITICAL")
+    try:
+        result = Builder(settings).run(datetime.now(UTC))
+    except OSError as exc:
+        raise click.ClickException(f"cannot scan {settings.content_dir}: {exc}") from None
+    s = result.stats
+    if fmt == "json":
+        click.echo(json.dumps({k: v for k, v in s.items()}, ensure_ascii=False, indent=1))
+    else:
+        for problem in result.problems:
+            click.echo(problem.line())
+        click.echo(
+            f"{s['files']} files, {s['posts']} posts, {s['categories']} categories: "
+            f"{s['errors']} errors, {s['warnings']} warnings"
+        )
+    sys.exit(1 if s["errors"] else 0)

@@ -52,8 +52,7 @@ def tree(catalog: Catalog, settings: Settings) -> Node:
     def node(spec: FeedSpec) -> Node:
         title = spec.names[-1] if spec.names else settings.title
         folder = feed_path(spec.slugs, settings)
-        children = tuple(node(c) for c in sorted(kids.get(spec.names, []),
-                                                  key=lambda s: s.slugs))
+        children = tuple(node(c) for c in sorted(kids.get(spec.names, []), key=lambda s: s.slugs))
         return Node(spec, title, folder, settings.link_root + folder, children)
 
     return node(catalog.feeds[0])
@@ -68,8 +67,15 @@ def render_opml(catalog: Catalog, settings: Settings, updated: datetime) -> byte
     body = etree.SubElement(opml, "body")
 
     def feed_outline(parent: etree._Element, n: Node, text: str) -> None:
-        etree.SubElement(parent, "outline", type="rss", text=text, title=text,
-                         xmlUrl=n.url(settings, "atom"), htmlUrl=n.html_url)
+        etree.SubElement(
+            parent,
+            "outline",
+            type="rss",
+            text=text,
+            title=text,
+            xmlUrl=n.url(settings, "atom"),
+            htmlUrl=n.html_url,
+        )
 
     def place(parent: etree._Element, n: Node) -> None:
         label = " › ".join(n.spec.names)
@@ -101,5 +107,6 @@ def render_index(catalog: Catalog, settings: Settings) -> bytes:
 
     walk(root)
     page = _TEMPLATES.get_template("index.html").render(
-        settings=settings, root=root, nodes=flat, formats=FORMATS, catalog=catalog)
+        settings=settings, root=root, nodes=flat, formats=FORMATS, catalog=catalog
+    )
     return page.encode("utf-8")

@@ -39,9 +39,17 @@ FORMATS: dict[str, tuple[str, str]] = {
 #: ``updated`` of a feed with no items: fixed, so empty feeds are deterministic too.
 EMPTY_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
 GENERATOR_URI = "https://pypi.org/project/feedsvc/"
-_IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
-                ".gif": "image/gif", ".webp": "image/webp", ".avif": "image/avif",
-                ".svg": "image/svg+xml", ".bmp": "image/bmp", ".ico": "image/x-icon"}
+_IMAGE_TYPES = {
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".avif": "image/avif",
+    ".svg": "image/svg+xml",
+    ".bmp": "image/bmp",
+    ".ico": "image/x-icon",
+}
 
 
 def image_type(url: str) -> str:
@@ -126,8 +134,12 @@ def make_entry(post: Post, body: Rendered, settings: Settings) -> Entry:
         fe.enclosure(thumbnail, "0", mime)
         links.append({"href": thumbnail, "rel": "enclosure", "type": mime, "length": "0"})
     fe.feedsvc_links.links = links
-    item: dict[str, Any] = {"id": post.id, "url": post.link, "title": post.title,
-                            "content_html": body.content_html}
+    item: dict[str, Any] = {
+        "id": post.id,
+        "url": post.link,
+        "title": post.title,
+        "content_html": body.content_html,
+    }
     if body.summary_text:
         item["summary"] = body.summary_text
     if thumbnail:
@@ -151,8 +163,11 @@ def _titles(spec: FeedSpec, settings: Settings) -> tuple[str, str]:
 def _common(spec: FeedSpec, settings: Settings) -> dict[str, str]:
     folder = feed_path(spec.slugs, settings)
     html = settings.link_root + (folder if spec.slugs else "")
-    return {"folder": folder, "html": html,
-            "id": ID_NAMESPACE_URN("feed:" + "\x1f".join(spec.names))}
+    return {
+        "folder": folder,
+        "html": html,
+        "id": ID_NAMESPACE_URN("feed:" + "\x1f".join(spec.names)),
+    }
 
 
 def updated_of(entries: list[Entry]) -> datetime:
@@ -207,5 +222,8 @@ def render_json(spec: FeedSpec, entries: list[Entry], settings: Settings) -> byt
 
 def render(spec: FeedSpec, entries: list[Entry], fmt: str, settings: Settings) -> bytes:
     """Bytes of one feed in one format."""
-    return render_json(spec, entries, settings) if fmt == "json" else render_xml(
-        spec, entries, fmt, settings)
+    return (
+        render_json(spec, entries, settings)
+        if fmt == "json"
+        else render_xml(spec, entries, fmt, settings)
+    )

@@ -27,15 +27,54 @@ _LAZY_SRC = ("data-src", "data-original", "data-lazy-src", "data-actualsrc", "da
 _LAZY_SRCSET = ("data-srcset", "data-lazy-srcset")
 _URL_ATTRS = ("href", "src", "poster", "cite", "action", "background")
 _BLOCK = frozenset(
-    "p div br li ul ol h1 h2 h3 h4 h5 h6 blockquote pre figure figcaption table tr td th "
-    "section article header footer hr dd dt dl".split()
+    [
+        "p",
+        "div",
+        "br",
+        "li",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "pre",
+        "figure",
+        "figcaption",
+        "table",
+        "tr",
+        "td",
+        "th",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "hr",
+        "dd",
+        "dt",
+        "dl",
+    ]
 )
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 _CLEANER = Cleaner(
-    scripts=True, javascript=True, comments=True, style=True, inline_style=False, links=False,
-    meta=True, page_structure=False, processing_instructions=True, embedded=False,
-    frames=False, forms=False, annoying_tags=False, remove_unknown_tags=False,
+    scripts=True,
+    javascript=True,
+    comments=True,
+    style=True,
+    inline_style=False,
+    links=False,
+    meta=True,
+    page_structure=False,
+    processing_instructions=True,
+    embedded=False,
+    frames=False,
+    forms=False,
+    annoying_tags=False,
+    remove_unknown_tags=False,
     safe_attrs_only=False,
 )
 

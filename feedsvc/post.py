@@ -18,8 +18,8 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
-import frontmatter
 import yaml
+from frontmatter.default_handlers import YAMLHandler
 
 from .dates import parse_date
 from .markup import clean_text
@@ -54,7 +54,7 @@ class _Loader(yaml.CSafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-_HANDLER = frontmatter.YAMLHandler()
+_HANDLER = YAMLHandler()
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +93,7 @@ def decode(data: bytes) -> tuple[str, str]:
         text = data.decode("utf-16", "replace")
     else:
         if data.startswith(codecs.BOM_UTF8):
-            data = data[len(codecs.BOM_UTF8):]
+            data = data[len(codecs.BOM_UTF8) :]
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -153,8 +153,11 @@ class _Fields:
         parsed = parse_date(raw, self.zone)
         if parsed is None:
             shown = repr(raw)[:60]
-            self.warn(name, f"cannot read {shown} as a date",
-                      "used the file's modification time" if name == "date" else "used date")
+            self.warn(
+                name,
+                f"cannot read {shown} as a date",
+                "used the file's modification time" if name == "date" else "used date",
+            )
             return fallback
         return parsed
 
@@ -164,7 +167,7 @@ class _Fields:
             raw = raw[0]
         if isinstance(raw, dict):
             raw = raw.get("name") or raw.get("nick")
-        if raw is not None and not isinstance(raw, str | int | float) or isinstance(raw, bool):
+        if (raw is not None and not isinstance(raw, str | int | float)) or isinstance(raw, bool):
             self.warn("author", f"expected a name, got {type(raw).__name__}", "used the default")
             raw = None
         name = " ".join(clean_text(str(raw)).split()) if raw is not None else ""
@@ -177,8 +180,9 @@ class _Fields:
         if isinstance(raw, str | int | float) and not isinstance(raw, bool):
             raw = [raw]
         if not isinstance(raw, list):
-            self.warn("categories", f"expected a name or a list, got {type(raw).__name__}",
-                      "ignored")
+            self.warn(
+                "categories", f"expected a name or a list, got {type(raw).__name__}", "ignored"
+            )
             return ()
         nested = any(isinstance(item, list) for item in raw)
         groups = [item if isinstance(item, list) else [item] for item in raw] if nested else [raw]
@@ -187,8 +191,11 @@ class _Fields:
             names: list[str] = []
             for item in group:
                 if isinstance(item, bool) or not isinstance(item, str | int | float):
-                    self.warn("categories", f"{str(item)[:60]!r} is not a category name",
-                              "left out of the path")
+                    self.warn(
+                        "categories",
+                        f"{str(item)[:60]!r} is not a category name",
+                        "left out of the path",
+                    )
                     continue
                 name = " ".join(clean_text(str(item)).split())[:200]
                 if not name:
@@ -247,7 +254,7 @@ class _Fields:
         return ID_NAMESPACE_URN(f"path:{stem}")
 
 
-def ID_NAMESPACE_URN(key: str) -> str:  # noqa: N802 - reads as a constant constructor
+def ID_NAMESPACE_URN(key: str) -> str:
     """The ``urn:uuid:`` id for a stable key."""
     return f"urn:uuid:{uuid.uuid5(ID_NAMESPACE, key)}"
 
@@ -257,8 +264,14 @@ def _title_path(source: str) -> str:
     return stem.removeprefix("_posts/")
 
 
-def permalink(settings: Settings, source: str, published: datetime, zone: tzinfo,
-              categories: tuple[tuple[str, ...], ...], meta: Mapping[str, Any]) -> str:
+def permalink(
+    settings: Settings,
+    source: str,
+    published: datetime,
+    zone: tzinfo,
+    categories: tuple[tuple[str, ...], ...],
+    meta: Mapping[str, Any],
+) -> str:
     """The post's link: a ``permalink``/``link`` URL from the front matter, else the pattern."""
     for name in ("permalink", "link"):
         raw = meta.get(name)
@@ -270,9 +283,14 @@ def permalink(settings: Settings, source: str, published: datetime, zone: tzinfo
     title = _title_path(source)
     first = categories[0] if categories else ()
     values = {
-        ":year": f"{local.year:04d}", ":month": f"{local.month:02d}", ":day": f"{local.day:02d}",
-        ":i_month": str(local.month), ":i_day": str(local.day), ":hour": f"{local.hour:02d}",
-        ":minute": f"{local.minute:02d}", ":second": f"{local.second:02d}",
+        ":year": f"{local.year:04d}",
+        ":month": f"{local.month:02d}",
+        ":day": f"{local.day:02d}",
+        ":i_month": str(local.month),
+        ":i_day": str(local.day),
+        ":hour": f"{local.hour:02d}",
+        ":minute": f"{local.minute:02d}",
+        ":second": f"{local.second:02d}",
         ":title": "/".join(quote(p, safe="") for p in title.split("/")),
         ":name": quote(PurePosixPath(title).name, safe=""),
         ":category": url_path([slugize(c) for c in first]) or "uncategorized",
@@ -293,24 +311,37 @@ def _markup(source: str, body: str) -> str:
     return "markdown"
 
 
-def parse_post(data: bytes, source: str, mtime_ns: int, settings: Settings,
-               zone: tzinfo) -> Parsed:
+def parse_post(data: bytes, source: str, mtime_ns: int, settings: Settings, zone: tzinfo) -> Parsed:
     """Parse one file. Never raises for bad content: the outcome says what happened."""
     if len(data) > settings.max_post_bytes:
-        return Parsed(None, skipped="too large", problems=[Problem(
-            source, "", f"{len(data)} bytes is over max_post_bytes ({settings.max_post_bytes})",
-            "skipped", "error")])
+        return Parsed(
+            None,
+            skipped="too large",
+            problems=[
+                Problem(
+                    source,
+                    "",
+                    f"{len(data)} bytes is over max_post_bytes ({settings.max_post_bytes})",
+                    "skipped",
+                    "error",
+                )
+            ],
+        )
     if b"\x00" in data[:8192] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return Parsed(None, skipped="binary", problems=[Problem(
-            source, "", "binary file (NUL bytes)", "skipped", "error")])
+        return Parsed(
+            None,
+            skipped="binary",
+            problems=[Problem(source, "", "binary file (NUL bytes)", "skipped", "error")],
+        )
     text, warning = decode(data)
     problems = [Problem(source, "", warning, "read anyway", "warning")] if warning else []
     parts = split(text)
     is_markdown = source.lower().endswith(MARKDOWN_SUFFIXES)
     if parts is None:
         if is_markdown:
-            problems.append(Problem(source, "", "no front matter (a post starts with ---)",
-                                    "skipped", "error"))
+            problems.append(
+                Problem(source, "", "no front matter (a post starts with ---)", "skipped", "error")
+            )
         return Parsed(None, problems=problems, skipped="not a post")
     fm, body = parts
     loader = _Loader(fm)
@@ -320,26 +351,35 @@ def parse_post(data: bytes, source: str, mtime_ns: int, settings: Settings,
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        problems.append(Problem(source, "front matter", f"malformed YAML{where}: {problem}",
-                                "skipped", "error"))
+        problems.append(
+            Problem(source, "front matter", f"malformed YAML{where}: {problem}", "skipped", "error")
+        )
         return Parsed(None, problems=problems, skipped="bad front matter")
     except (ValueError, OverflowError, RecursionError) as exc:
-        problems.append(Problem(source, "front matter", f"unreadable YAML value: {exc}",
-                                "skipped", "error"))
+        problems.append(
+            Problem(source, "front matter", f"unreadable YAML value: {exc}", "skipped", "error")
+        )
         return Parsed(None, problems=problems, skipped="bad front matter")
     finally:
         loader.dispose()
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
-        problems.append(Problem(source, "front matter",
-                                f"expected a mapping of fields, got a {type(meta).__name__}",
-                                "skipped", "error"))
+        problems.append(
+            Problem(
+                source,
+                "front matter",
+                f"expected a mapping of fields, got a {type(meta).__name__}",
+                "skipped",
+                "error",
+            )
+        )
         return Parsed(None, problems=problems, skipped="bad front matter")
     meta = {str(k): v for k, v in meta.items()}
     for key in sorted(set(loader.duplicates)):
-        problems.append(Problem(source, key, "field given more than once", "used the last",
-                                "warning"))
+        problems.append(
+            Problem(source, key, "field given more than once", "used the last", "warning")
+        )
     if meta.get("published") is False or meta.get("draft") is True:
         return Parsed(None, problems=problems, skipped="draft")
 

@@ -69,8 +69,15 @@ def scan(root: Path) -> tuple[list[SourceFile], list[Problem]]:
         try:
             entries = list(os.scandir(folder))
         except OSError as exc:
-            problems.append(Problem(rel or ".", "", f"folder unreadable: {exc.strerror}",
-                                    "skipped the folder", "error"))
+            problems.append(
+                Problem(
+                    rel or ".",
+                    "",
+                    f"folder unreadable: {exc.strerror}",
+                    "skipped the folder",
+                    "error",
+                )
+            )
             continue
         for entry in entries:
             name = entry.name
@@ -80,27 +87,41 @@ def scan(root: Path) -> tuple[list[SourceFile], list[Problem]]:
                 if is_link:
                     target = os.path.realpath(entry.path)
                     if target != str(root) and not target.startswith(root_prefix):
-                        problems.append(Problem(relpath, "", "symlink points outside the content"
-                                                " folder", "not followed", "warning"))
+                        problems.append(
+                            Problem(
+                                relpath,
+                                "",
+                                "symlink points outside the content folder",
+                                "not followed",
+                                "warning",
+                            )
+                        )
                         continue
                 st = entry.stat(follow_symlinks=True)
             except OSError as exc:
                 if not name.startswith("."):
-                    problems.append(Problem(relpath, "", f"cannot stat: {exc.strerror}",
-                                            "skipped", "error"))
+                    problems.append(
+                        Problem(relpath, "", f"cannot stat: {exc.strerror}", "skipped", "error")
+                    )
                 continue
             if stat.S_ISDIR(st.st_mode):
                 if name.startswith(".") or name in SKIP_DIRS:
                     continue
                 key = (st.st_dev, st.st_ino)
                 if key in seen_dirs:
-                    problems.append(Problem(relpath, "", "folder already scanned (symlink loop"
-                                            " or second link)", "not scanned twice", "warning"))
+                    problems.append(
+                        Problem(
+                            relpath,
+                            "",
+                            "folder already scanned (symlink loop or second link)",
+                            "not scanned twice",
+                            "warning",
+                        )
+                    )
                     continue
                 seen_dirs.add(key)
                 stack.append((Path(entry.path), relpath + "/"))
             elif stat.S_ISREG(st.st_mode) and is_candidate(name):
-                found.append(SourceFile(relpath, entry.path, st.st_size, st.st_mtime_ns,
-                                        st.st_ino))
+                found.append(SourceFile(relpath, entry.path, st.st_size, st.st_mtime_ns, st.st_ino))
     found.sort(key=lambda f: f.relpath)
     return found, problems

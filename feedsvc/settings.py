@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -195,8 +194,15 @@ class Settings:
     )
     thumbnail_fields: tuple[str, ...] = setting(
         (
-            "thumbnail", "headimg", "cover", "image", "index_img",
-            "banner_img", "top_img", "img", "photos",
+            "thumbnail",
+            "headimg",
+            "cover",
+            "image",
+            "index_img",
+            "banner_img",
+            "top_img",
+            "img",
+            "photos",
         ),
         "Front-matter fields tried in order for a post's thumbnail; then the body's first image.",
         _names,
@@ -216,11 +222,13 @@ class Settings:
         2_000_000, "Posts larger than this many bytes are skipped and reported.", _int_at_least(1)
     )
     refresh: str = setting(
-        "300", "Rescan schedule: seconds between scans, or a crontab such as '*/5 * * * *'.",
+        "300",
+        "Rescan schedule: seconds between scans, or a crontab such as '*/5 * * * *'.",
         _schedule,
     )
     cache_max_age: int = setting(
-        300, "Cache-Control max-age of feeds in seconds (RSS ttl is this in minutes).",
+        300,
+        "Cache-Control max-age of feeds in seconds (RSS ttl is this in minutes).",
         _int_at_least(0),
     )
     refresh_token: str = setting(
@@ -230,7 +238,8 @@ class Settings:
         False, "Publish a rescan that finds no posts even when the last one found some.", _bool
     )
     state_dir: str = setting(
-        "", "Folder for the post cache and built snapshots; empty picks one under the user cache.",
+        "",
+        "Folder for the post cache and built snapshots; empty picks one under the user cache.",
         _text,
     )
     log_level: str = setting("INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.", _log_level)
@@ -259,7 +268,8 @@ def table() -> list[tuple[str, Any, str]]:
     """The settings as (name, default, help) rows, in declaration order."""
     rows = []
     for f in dataclasses.fields(Settings):
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        factory: Callable[[], Any] = f.default_factory  # type: ignore[assignment]
+        default = f.default if f.default is not dataclasses.MISSING else factory()
         rows.append((f.name, default, str(f.metadata["help"])))
     return rows
 
@@ -310,7 +320,7 @@ def load_settings(
         _apply(values, data, f"in {config_file}", config_file.resolve().parent)
 
     env_layer = {
-        key[len(ENV_PREFIX):].lower(): value
+        key[len(ENV_PREFIX) :].lower(): value
         for key, value in environ.items()
         if key.startswith(ENV_PREFIX) and key != CONFIG_ENV
     }

@@ -20,8 +20,21 @@ _SPECIAL = re.compile(r"""[\s~`!@#$%^&*()\-_+=\[\]{}|\\;:"'<>,.?/]+""")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 #: Letters without a decomposition that Hexo's escapeDiacritic still folds.
 _FOLD = {
-    "ß": "ss", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "OE",
-    "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "TH", "ł": "l", "Ł": "L",
+    "ß": "ss",
+    "æ": "ae",
+    "Æ": "AE",
+    "ø": "o",
+    "Ø": "O",
+    "œ": "oe",
+    "Œ": "OE",
+    "đ": "d",
+    "Đ": "D",
+    "ð": "d",
+    "Ð": "D",
+    "þ": "th",
+    "Þ": "TH",
+    "ł": "l",
+    "Ł": "L",
 }
 #: Longest slug segment kept whole, in UTF-8 bytes (file systems allow 255 per name).
 MAX_SEGMENT_BYTES = 120
@@ -34,8 +47,10 @@ def _fold_diacritics(text: str) -> str:
             out.append(_FOLD[ch])
             continue
         decomposed = unicodedata.normalize("NFD", ch)
-        if len(decomposed) > 1 and decomposed[0].isascii() and all(
-            unicodedata.combining(c) for c in decomposed[1:]
+        if (
+            len(decomposed) > 1
+            and decomposed[0].isascii()
+            and all(unicodedata.combining(c) for c in decomposed[1:])
         ):
             out.append(decomposed[0])
         else:
@@ -57,8 +72,9 @@ def slugize(name: str) -> str:
     text = unicodedata.normalize("NFC", name)
     text = _CONTROL.sub("", _fold_diacritics(text))
     # Characters that are unsafe in any path or URL segment beyond Hexo's set.
-    text = "".join(" " if unicodedata.category(c) in ("Zl", "Zp", "Cs", "Co", "Cn") else c
-                   for c in text)
+    text = "".join(
+        " " if unicodedata.category(c) in ("Zl", "Zp", "Cs", "Co", "Cn") else c for c in text
+    )
     slug = _SPECIAL.sub("-", text).strip("-")
     slug = re.sub("-{2,}", "-", slug)
     if not slug:

@@ -46,8 +46,9 @@ class Document:
         """Build a document, computing its ETag and gzip once."""
         etag = hashlib.sha256(body).hexdigest()[:32]
         gzipped = gzip.compress(body, 6, mtime=0) if len(body) >= GZIP_MIN_BYTES else None
-        return cls(body, gzipped, etag, last_modified.astimezone(UTC).replace(microsecond=0),
-                   content_type)
+        return cls(
+            body, gzipped, etag, last_modified.astimezone(UTC).replace(microsecond=0), content_type
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +71,12 @@ class Snapshot:
 
 def _manifest(snapshot: Snapshot) -> bytes:
     entries = {
-        path: {"etag": d.etag, "last_modified": d.last_modified.isoformat(),
-               "content_type": d.content_type, "gzip": d.gzipped is not None}
+        path: {
+            "etag": d.etag,
+            "last_modified": d.last_modified.isoformat(),
+            "content_type": d.content_type,
+            "gzip": d.gzipped is not None,
+        }
         for path, d in sorted(snapshot.documents.items())
     }
     doc = {"key": snapshot.key, "files": entries, "report": snapshot.report}
@@ -127,23 +132,33 @@ def _read_at(dir_fd: int, name: str) -> bytes:
         return fh.read()
 
 
-def read(folder: Path) -> Snapshot:
+def read(folder: Path, previous: Snapshot | None = None) -> Snapshot:
     """Load a snapshot written by :func:`write`.
 
     Files are read relative to one open handle on the folder, so a concurrent
-    :func:`write` cannot mix two snapshots. Raises ``OSError`` or ``ValueError`` if the
-    folder is missing, half-removed or not a snapshot.
+    :func:`write` cannot mix two snapshots; documents whose path and ETag match
+    ``previous`` are reused instead of read again. Raises ``OSError`` or ``ValueError``
+    if the folder is missing, half-removed or not a snapshot.
     """
     dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
         meta = json.loads(_read_at(dir_fd, MANIFEST))
         documents = {}
+        old = previous.documents if previous is not None else {}
         for path, info in meta["files"].items():
+            known = old.get(path)
+            if known is not None and known.etag == info["etag"]:
+                documents[path] = known
+                continue
             body = _read_at(dir_fd, path)
             gz = _read_at(dir_fd, path + ".gz") if info["gzip"] else None
-            documents[path] = Document(body, gz, info["etag"],
-                                       datetime.fromisoformat(info["last_modified"]),
-                                       info["content_type"])
+            documents[path] = Document(
+                body,
+                gz,
+                info["etag"],
+                datetime.fromisoformat(info["last_modified"]),
+                info["content_type"],
+            )
     except (KeyError, TypeError) as exc:
         raise ValueError(f"{folder} is not a feedsvc snapshot: {exc}") from exc
     finally:
