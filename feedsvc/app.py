@@ -17,6 +17,7 @@ import os
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from . import logs
 from .service import RefreshTimeout, Service
 from .settings import Settings, default_state_dir, load_settings
 
@@ -37,9 +38,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     if service is None:
         if settings is None:
             settings = load_settings(environ=os.environ)
-        logging.basicConfig(
-            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+        logs.configure(settings.log_level)
         service = Service(settings, default_state_dir(settings, os.environ))
         service.start()
     settings = service.settings

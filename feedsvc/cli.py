@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import click
 
-from . import __version__
+from . import __version__, logs
 from .build import Builder
 from .settings import Settings, SettingsError, load_settings, table
 from .snapshot import write
@@ -61,16 +61,6 @@ def settings_from(options: dict[str, Any]) -> Settings:
         raise click.UsageError(str(exc)) from None
 
 
-def _logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # APScheduler logs every job run at INFO; our own scan line already says it.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-
-
 @click.group()
 @click.version_option(__version__, prog_name="feedsvc")
 def main() -> None:
@@ -98,7 +88,7 @@ def build(out: Path, content_dir_flag: Path | None, **options: Any) -> None:
     if content_dir_flag is not None:
         options["content_dir"] = str(content_dir_flag)
     settings = settings_from(options)
-    _logging(settings)
+    logs.configure(settings.log_level)
     try:
         result = Builder(settings).run(datetime.now(UTC))
     except OSError as exc:
@@ -141,7 +131,7 @@ def serve(host: str | None, port: int | None, workers: int | None, **options: An
     from .app import create_app
 
     settings = settings_from(options)
-    _logging(settings)
+    logs.configure(settings.log_level)
     config = {
         name: getattr(gunicorn_conf, name)
         for name in dir(gunicorn_conf)

@@ -94,6 +94,7 @@ class Service:
         self._scheduler: BackgroundScheduler | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._scans = 0
         self.reload()
 
     # -- what requests see -------------------------------------------------------------
@@ -156,7 +157,13 @@ class Service:
         with self._build_lock:
             started = self.clock()
             t0 = time.monotonic()
-            status: dict[str, Any] = {"at": started.isoformat(), "reason": reason}
+            self._scans += 1
+            status: dict[str, Any] = {
+                "at": started.isoformat(),
+                "reason": reason,
+                "scan": self._scans,
+                "builder_pid": os.getpid(),
+            }
             try:
                 if self._builder is None:
                     self._builder = Builder(self.settings)
@@ -207,7 +214,7 @@ class Service:
         path.write_bytes(b"")
         deadline = time.monotonic() + timeout
         while path.exists():
-            if self.is_builder:
+            if not self._threads:  # not started (one-shot use, tests): serve it here
                 self._serve_requests()
                 continue
             if time.monotonic() > deadline:
