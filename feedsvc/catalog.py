@@ -70,12 +70,14 @@ def _slug_children(
 
 
 def _unique_ids(posts: list[Post]) -> tuple[list[Post], list[Problem]]:
-    """Give every post a distinct id: on a clash the first file keeps it, others get a
-    derived one. Both are reported, since readers would otherwise drop one."""
+    """Give every post a distinct id: on a clash the earliest published post (then the
+    first file) keeps it, others get a derived one. Both are reported, since readers
+    would otherwise drop one. Publication order, not file order, so that adding a copy
+    of an old post (abbrlink and all) never takes the old post's id away from it."""
     seen: dict[str, str] = {}
     out: list[Post] = []
     problems: list[Problem] = []
-    for post in sorted(posts, key=lambda p: p.source):
+    for post in sorted(posts, key=lambda p: (p.published, p.source)):
         if post.id in seen:
             new_id = ID_NAMESPACE_URN(f"dup:{post.id}:{post.source}")
             problems.append(

@@ -40,9 +40,12 @@ def _from_text(text: str) -> datetime | None:
         return _from_epoch(float(text))
     if text[:1].isalpha() or "," in text[:5]:
         try:
-            return email.utils.parsedate_to_datetime(text)
+            parsed = email.utils.parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):
             pass
+        else:
+            # RFC 2822 "-0000" is UTC (local zone unknown); Python returns it naive.
+            return parsed.replace(tzinfo=UTC) if text.endswith("-0000") else parsed
     iso = text.replace("Z", "+00:00") if text.endswith("Z") else text
     try:
         return datetime.fromisoformat(iso)

@@ -22,6 +22,8 @@ from markdown_it import MarkdownIt
 
 #: Everything outside the XML 1.0 Char production (and lone surrogates).
 _XML_ILLEGAL = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+#: A numeric character reference, with or without its semicolon (HTML accepts both).
+_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?")
 _MORE = re.compile(r"<!--\s*more\s*-->", re.IGNORECASE)
 _LAZY_SRC = ("data-src", "data-original", "data-lazy-src", "data-actualsrc", "data-url")
 _LAZY_SRCSET = ("data-srcset", "data-lazy-srcset")
@@ -82,6 +84,18 @@ _CLEANER = Cleaner(
 def clean_text(text: str) -> str:
     """``text`` without the characters XML 1.0 forbids (tab, LF and CR are kept)."""
     return _XML_ILLEGAL.sub("", text)
+
+
+def _drop_forbidden_refs(markup: str) -> str:
+    """``markup`` without character references to characters XML forbids (``&#1;``):
+    the HTML parser would decode them into the tree, where lxml refuses to handle them."""
+
+    def keep(match: re.Match[str]) -> str:
+        hexa, decimal = match.groups()
+        code = int(hexa, 16) if hexa else int(decimal)
+        return match.group(0) if code <= 0x10FFFF and clean_text(chr(code)) else ""
+
+    return _CHAR_REF.sub(keep, markup)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +160,12 @@ def _rewrite(root: lxml.html.HtmlElement, base: str) -> None:
 
 
 def _parse(fragment: str) -> lxml.html.HtmlElement:
-    root = lxml.html.fragment_fromstring(f"<div>{fragment}</div>")
+    try:
+        root = lxml.html.fragment_fromstring(f"<div>{fragment}</div>")
+    except etree.ParserError:
+        # A stray closing tag (``x</div>y``) ends the wrapper early, leaving text or more
+        # elements after it; parse the pieces and wrap them instead of failing the build.
+        root = lxml.html.fragment_fromstring(fragment, create_parent="div")
     if root.tag != "div":  # defensive: lxml may restructure very broken input
         wrapper = lxml.html.Element("div")
         wrapper.append(root)
@@ -208,6 +227,7 @@ def render(body: str, markup: str, base: str, summary: str, summary_length: int)
     ``<!-- more -->`` mark."""
     source = clean_text(body)
     rendered = _MARKDOWN.render(source) if markup == "markdown" else source
+    rendered = _drop_forbidden_refs(rendered)
     match = _MORE.search(rendered)
     root = _process(rendered, base)
     content_html = _serialize(root)
