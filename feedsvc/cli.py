@@ -20,7 +20,7 @@ import click
 
 from . import __version__, logs
 from .build import Builder
-from .settings import Settings, SettingsError, load_settings, table
+from .settings import Settings, SettingsError, load_settings, markdown_table, shown, table
 from .snapshot import write
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -30,15 +30,9 @@ def setting_options(func: F) -> F:
     """Add ``--config`` and one ``--<setting>`` flag per setting to a command."""
     for name, default, help_text in reversed(table()):
         flag = "--" + name.replace("_", "-")
-        shown = (
-            ",".join(default)
-            if isinstance(default, tuple)
-            else json.dumps(default)
-            if isinstance(default, dict)
-            else str(default)
-        )
+        text = shown(default)
         func = click.option(
-            flag, name, default=None, metavar="VALUE", help=f"{help_text} [default: {shown}]"
+            flag, name, default=None, metavar="VALUE", help=f"{help_text} [default: {text}]"
         )(func)
     return click.option(
         "--config",
@@ -102,9 +96,13 @@ def build(out: Path, content_dir_flag: Path | None, **options: Any) -> None:
 
 
 @main.command("settings")
+@click.option("--markdown", is_flag=True, help="Print the settings table (as in the README).")
 @setting_options
-def show_settings(**options: Any) -> None:
-    """Print the effective settings (secrets hidden) as TOML-like lines."""
+def show_settings(markdown: bool, **options: Any) -> None:
+    """Print the effective settings (secrets hidden), one ``name = value`` per line."""
+    if markdown:
+        click.echo(markdown_table(), nl=False)
+        return
     settings = settings_from(options)
     for f in dataclasses.fields(settings):
         value = getattr(settings, f.name)

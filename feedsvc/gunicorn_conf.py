@@ -23,3 +23,5 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms "%(a)s"'
 timeout = 60
 graceful_timeout = 10
 keepalive = 5
+#: No control socket: several servers on one host must not share ~/.gunicorn/gunicorn.ctl.
+control_socket_disable = True

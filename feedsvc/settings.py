@@ -274,6 +274,25 @@ def table() -> list[tuple[str, Any, str]]:
     return rows
 
 
+def shown(default: Any) -> str:
+    """A default value as people write it in TOML-ish text (for help and the README)."""
+    if isinstance(default, tuple):
+        return ", ".join(default)
+    if isinstance(default, dict):
+        return json.dumps(default)
+    return str(default).lower() if isinstance(default, bool) else str(default)
+
+
+def markdown_table() -> str:
+    """The settings as the Markdown table the README carries (checked by a test)."""
+    lines = ["| setting | environment | default | meaning |", "|---|---|---|---|"]
+    for name, default, help_text in table():
+        text = shown(default).replace("|", "\\|")
+        cell = f"`{text}`" if text else "*(empty)*"
+        lines.append(f"| `{name}` | `{ENV_PREFIX}{name.upper()}` | {cell} | {help_text} |")
+    return "\n".join(lines) + "\n"
+
+
 def _apply(values: dict[str, Any], layer: Mapping[str, Any], origin: str, base: Path) -> None:
     fields = {f.name: f for f in dataclasses.fields(Settings)}
     for name, raw in layer.items():

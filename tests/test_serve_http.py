@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from tests.serving import (
     Server,
     copy_examples,
     everywhere,
+    free_port,
     raw_request,
     request,
     serve,
@@ -388,3 +390,47 @@ def test_refresh_endpoint_needs_the_token_and_coalesces_concurrent_calls(
         assert 1 <= scans <= 2, f"8 concurrent refreshes ran {scans} rescans"
         # when the call returns, the rescan it asked for is served
         assert b"A post that arrives while serving" in server.get(CATEGORY).body
+
+
+def test_the_procfile_web_line_serves_on_port_with_web_concurrency_workers(
+    tmp_path: Path,
+) -> None:
+    root = Path(__file__).resolve().parent.parent
+    line = (root / "Procfile").read_text().splitlines()[0]
+    assert line.startswith("web: ")
+    port = free_port()
+    content = copy_examples(tmp_path / "content")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    env.update(
+        PORT=str(port),
+        WEB_CONCURRENCY="3",
+        FEEDSVC_CONTENT_DIR=str(content),
+        FEEDSVC_STATE_DIR=str(tmp_path / "state"),
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+    )
+    log = tmp_path / "procfile.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            ["sh", "-c", "exec " + line[len("web: ") :]],
+            cwd=root,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for(everywhere(lambda: _answers(port, "/rss.xml"), tries=9), 30, "the Procfile server")
+        assert request(port, "/healthz").status == 200
+        text = log.read_text()
+        assert text.count("Booting worker") == 3
+        wait_for(lambda: "is the builder" in log.read_text(), 10, "a builder")
+        assert log.read_text().count("is the builder") == 1  # one scheduler for 3 workers
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def _answers(port: int, path: str) -> bool:
+    try:
+        return request(port, path).status == 200
+    except OSError:
+        return False
