@@ -87,6 +87,17 @@ class Builder:
             if old is not None and old.signature == source.signature:
                 known[source.relpath] = old
                 continue
+            if source.size > self.settings.max_post_bytes:
+                problem = Problem(
+                    source.relpath,
+                    "",
+                    f"{source.size} bytes is over max_post_bytes ({self.settings.max_post_bytes})",
+                    "skipped",
+                    "error",
+                )
+                known[source.relpath] = _Known(source.signature, None, [problem])
+                fresh.append(problem)
+                continue
             data = read_file(source)
             if data is None:
                 problem = Problem(

@@ -185,7 +185,12 @@ class Service:
                 if result.catalog.next_release is not None:
                     self._schedule_release(result.catalog.next_release)
             except Exception as exc:  # a failed rescan must never stop the service
-                logger.exception("rescan failed; still serving the previous feeds")
+                logger.error(
+                    "rescan failed, still serving the previous feeds: %s: %s",
+                    type(exc).__name__,
+                    exc,
+                )
+                logger.debug("rescan failure details", exc_info=True)
                 status.update(ok=False, error=f"{type(exc).__name__}: {exc}")
             status["duration_seconds"] = round(time.monotonic() - t0, 4)
             self._status = status
