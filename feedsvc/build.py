@@ -1,28 +1,45 @@
 """Build: the one pipeline, scan -> parse -> catalog -> render -> snapshot.
 
 A :class:`Builder` keeps what it learnt from the previous run so that a rescan only does
-the work the change needs: files whose stat signature is unchanged are not read again,
-posts are rendered only when they appear in some feed and only once per version, and a
-feed is re-rendered only when its items changed (otherwise it keeps its bytes and ETag).
-The clock is a parameter: ``run(now)``. Bad content never raises; it becomes a Problem.
+the work the change needs:
+
+- a file whose stat signature (size, mtime, inode) is unchanged is not read again; one
+  modified within the last two seconds of the previous scan is "racy" (a second write in
+  the same timestamp tick would keep its signature) and is read again and compared by
+  content hash;
+- parsed posts are kept in SQLite under the state folder, so a restart parses nothing
+  that did not change;
+- bodies are rendered only for posts that appear in some feed, once per version;
+- a feed is rendered again only when its items changed, otherwise it keeps its bytes
+  and ETag.
+
+Large batches of parsing and rendering are spread over all cores (a process pool);
+small ones run in-process. The clock is a parameter: ``run(now)``. Bad content never
+raises; it becomes a Problem.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
+import multiprocessing
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import __version__
+from .cache import PostCache, Row
 from .catalog import Catalog, FeedSpec, build_catalog
 from .directory import render_index, render_opml
-from .feed import FORMATS, Entry, feed_path, make_entry, render, updated_of
+from .feed import FORMATS, Entry, make_entry, render, updated_of
+from .markup import Rendered
 from .markup import render as render_body
 from .post import Post, decode, parse_post, split
 from .problem import Problem
@@ -32,14 +49,10 @@ from .snapshot import Document, Snapshot
 
 logger = logging.getLogger(__name__)
 
-
-@dataclass(slots=True)
-class _Known:
-    """What the last run learnt about one file."""
-
-    signature: tuple[int, int, int]
-    post: Post | None
-    problems: list[Problem]
+#: Batches smaller than this are parsed or rendered in-process: a pool costs more.
+POOL_MIN_BATCH = 200
+#: Files modified this close to the previous scan are checked by content, not by stat.
+RACY_NS = 2_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,104 +78,214 @@ def read_file(source: SourceFile) -> bytes | None:
     return data
 
 
+def parse_source(source: SourceFile, settings: Settings, zone: tzinfo) -> Row:
+    """Read and parse one file into a cache row (also used in pool workers)."""
+    if source.size > settings.max_post_bytes:
+        problem = Problem(
+            source.relpath,
+            "",
+            f"{source.size} bytes is over max_post_bytes ({settings.max_post_bytes})",
+            "skipped",
+            "error",
+        )
+        return (source.relpath, source.signature, None, [problem])
+    data = read_file(source)
+    if data is None:
+        problem = Problem(
+            source.relpath,
+            "",
+            "changed or vanished while being read",
+            "kept the previous version; retried next scan",
+            "warning",
+        )
+        return (source.relpath, (-1, -1, -1), None, [problem])
+    parsed = parse_post(data, source.relpath, source.mtime_ns, settings, zone)
+    return (source.relpath, source.signature, parsed.post, parsed.problems)
+
+
+def read_body(root: Path, post: Post) -> str:
+    """A post's body, read again from its file (bodies are never kept in memory)."""
+    try:
+        data = (root / post.source).read_bytes()
+    except OSError:
+        return ""
+    parts = split(decode(data)[0])
+    return parts[1] if parts else ""
+
+
+def render_post(root: Path, post: Post, summary_length: int) -> Rendered:
+    """Render one post's body for feeds (also used in pool workers)."""
+    return render_body(read_body(root, post), post.markup, post.link, post.summary, summary_length)
+
+
+# -- pool workers: settings are sent once per worker, not once per task ------------------
+
+_worker: dict[str, Any] = {}
+
+
+def _init_worker(settings: Settings) -> None:
+    _worker["settings"] = settings
+    _worker["zone"] = ZoneInfo(settings.timezone)
+
+
+def _parse_in_worker(source: SourceFile) -> Row:
+    return parse_source(source, _worker["settings"], _worker["zone"])
+
+
+def _render_in_worker(post: Post) -> Rendered:
+    settings: Settings = _worker["settings"]
+    return render_post(Path(settings.content_dir), post, settings.summary_length)
+
+
 class Builder:
     """Runs the pipeline for one content folder and settings, incrementally."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, state_dir: Path | None = None, workers: int | None = None
+    ) -> None:
         self.settings = settings
         self.root = Path(settings.content_dir)
         self.zone = ZoneInfo(settings.timezone)
-        self._known: dict[str, _Known] = {}
+        self.workers = workers if workers is not None else (os.cpu_count() or 1)
+        self._cache = (
+            PostCache(state_dir / "posts.sqlite3", settings.output_key())
+            if state_dir is not None
+            else None
+        )
+        self._known: dict[str, Row] | None = None
+        self._last_scan_ns = 0
+        self._pool: Executor | None = None
         self._entries: dict[tuple[str, str, str], Entry] = {}
         self._feeds: dict[tuple[str, str], tuple[tuple[Any, ...], Document]] = {}
 
-    # -- parse -------------------------------------------------------------------------
+    # -- resources ----------------------------------------------------------------------
 
-    def _parse(self, files: list[SourceFile]) -> tuple[list[Post], list[Problem], int]:
-        known: dict[str, _Known] = {}
+    def _executor(self) -> Executor:
+        if self._pool is None:
+            context = multiprocessing.get_context("forkserver")
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=context,
+                initializer=_init_worker,
+                initargs=(self.settings,),
+            )
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the worker processes and close the cache."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        if self._cache is not None:
+            self._cache.close()
+
+    def __enter__(self) -> Builder:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _map(self, local: Any, remote: Any, items: list[Any]) -> Iterator[Any]:
+        if self.workers <= 1 or len(items) < POOL_MIN_BATCH:
+            return (local(item) for item in items)
+        chunk = max(16, len(items) // (self.workers * 8))
+        return self._executor().map(remote, items, chunksize=chunk)
+
+    # -- parse ----------------------------------------------------------------------------
+
+    def _unchanged(self, source: SourceFile, old: Row | None) -> bool:
+        if old is None or old[1] != source.signature:
+            return False
+        if source.mtime_ns < self._last_scan_ns - RACY_NS:
+            return True
+        # Racy: modified around the last scan, so compare the content itself.
+        data = read_file(source)
+        return (
+            data is not None
+            and old[2] is not None
+            and hashlib.sha256(data).hexdigest() == old[2].digest
+        )
+
+    def _parse(self, files: list[SourceFile]) -> tuple[list[Problem], int]:
+        if self._known is None:
+            self._known = self._cache.load() if self._cache is not None else {}
+        known = self._known
+        todo = [f for f in files if not self._unchanged(f, known.get(f.relpath))]
         fresh: list[Problem] = []
-        parsed_count = 0
-        for source in files:
-            old = self._known.get(source.relpath)
-            if old is not None and old.signature == source.signature:
-                known[source.relpath] = old
-                continue
-            if source.size > self.settings.max_post_bytes:
-                problem = Problem(
-                    source.relpath,
-                    "",
-                    f"{source.size} bytes is over max_post_bytes ({self.settings.max_post_bytes})",
-                    "skipped",
-                    "error",
-                )
-                known[source.relpath] = _Known(source.signature, None, [problem])
-                fresh.append(problem)
-                continue
-            data = read_file(source)
-            if data is None:
-                problem = Problem(
-                    source.relpath,
-                    "",
-                    "changed or vanished while being read",
-                    "kept the previous version; retried next scan",
-                    "warning",
-                )
-                fresh.append(problem)
-                if old is not None:
-                    known[source.relpath] = _Known((-1, -1, -1), old.post, [problem])
-                continue
-            parsed = parse_post(data, source.relpath, source.mtime_ns, self.settings, self.zone)
-            parsed_count += 1
-            known[source.relpath] = _Known(source.signature, parsed.post, parsed.problems)
-            fresh.extend(parsed.problems)
-        self._known = known
-        posts = [k.post for k in known.values() if k.post is not None]
+        changed: list[Row] = []
+        for row in self._map(
+            lambda f: parse_source(f, self.settings, self.zone), _parse_in_worker, todo
+        ):
+            relpath, signature, _post, problems = row
+            fresh.extend(problems)
+            old = known.get(relpath)
+            if signature[0] < 0:  # changed while read: keep the old version, retry later
+                row = (relpath, signature, old[2] if old else None, problems)
+            known[relpath] = row
+            changed.append(row)
+        present = {f.relpath for f in files}
+        removed = [relpath for relpath in known if relpath not in present]
+        for relpath in removed:
+            del known[relpath]
+        if self._cache is not None:
+            self._cache.update((r for r in changed if r[1][0] >= 0), removed)
         for problem in fresh:
             log = logger.error if problem.severity == "error" else logger.warning
             log("%s", problem.line())
-        return posts, fresh, parsed_count
+        return fresh, len(todo)
 
-    # -- render ------------------------------------------------------------------------
+    # -- render ---------------------------------------------------------------------------
 
-    def _body(self, post: Post) -> str:
-        """Read a post's body again (bodies are not kept in memory between steps)."""
-        try:
-            data = (self.root / post.source).read_bytes()
-        except OSError:
-            return ""
-        parts = split(decode(data)[0])
-        return parts[1] if parts else ""
-
-    def _entry(self, post: Post) -> Entry:
-        key = (post.source, post.digest, post.id)
-        entry = self._entries.get(key)
-        if entry is None:
-            body = render_body(
-                self._body(post), post.markup, post.link, post.summary, self.settings.summary_length
-            )
-            entry = make_entry(post, body, self.settings)
-            self._entries[key] = entry
-        return entry
-
-    def _feed_documents(
-        self, spec: FeedSpec, entries: dict[str, Entry], rendered: list[int]
-    ) -> Iterable[tuple[str, Document]]:
-        items = [entries[p.id] for p in spec.posts]
-        key = (spec.names, spec.slugs, tuple((p.source, p.digest, p.id) for p in spec.posts))
-        folder = "/".join([self.settings.category_dir, *spec.slugs, ""]) if spec.slugs else ""
-        for fmt, (name, content_type) in FORMATS.items():
-            cache_key = (fmt, "\x1f".join(spec.names))
-            cached = self._feeds.get(cache_key)
-            if cached is not None and cached[0] == key:
-                doc = cached[1]
+    def _entries_for(self, posts: Iterable[Post]) -> dict[str, Entry]:
+        wanted = {p.id: p for p in posts}
+        entries: dict[str, Entry] = {}
+        missing: list[Post] = []
+        for pid, post in wanted.items():
+            entry = self._entries.get((post.source, post.digest, post.id))
+            if entry is not None and entry.post == post:
+                entries[pid] = entry
             else:
-                body = render(spec, items, fmt, self.settings)
-                doc = Document.make(body, updated_of(items), content_type)
-                rendered[0] += 1
-            self._feeds[cache_key] = (key, doc)
-            yield folder + name, doc
+                missing.append(post)
+        bodies = self._map(
+            lambda p: render_post(self.root, p, self.settings.summary_length),
+            _render_in_worker,
+            missing,
+        )
+        for post, body in zip(missing, bodies, strict=True):
+            entries[post.id] = make_entry(post, body, self.settings)
+        self._entries = {(e.post.source, e.post.digest, e.post.id): e for e in entries.values()}
+        return entries
 
-    # -- the pipeline --------------------------------------------------------------------
+    def _documents(
+        self, catalog: Catalog, entries: dict[str, Entry]
+    ) -> tuple[dict[str, Document], int]:
+        """Every feed's document: cached when its items are unchanged, else rendered
+        (feedgen, one thread) and then compressed (zlib, threads: it releases the GIL)."""
+        documents: dict[str, Document] = {}
+        jobs: list[tuple[str, tuple[str, str], tuple[Any, ...], bytes, datetime, str]] = []
+        feeds: dict[tuple[str, str], tuple[tuple[Any, ...], Document]] = {}
+        for spec in catalog.feeds:
+            items = [entries[p.id] for p in spec.posts]
+            key = (spec.slugs, tuple(e.post for e in items))  # equal posts: equal bytes
+            folder = _folder(spec, self.settings)
+            for fmt, (name, content_type) in FORMATS.items():
+                cache_key = (fmt, "\x1f".join(spec.names))
+                cached = self._feeds.get(cache_key)
+                if cached is not None and cached[0] == key:
+                    documents[folder + name] = cached[1]
+                    feeds[cache_key] = cached
+                    continue
+                body = render(spec, items, fmt, self.settings)
+                jobs.append((folder + name, cache_key, key, body, updated_of(items), content_type))
+        with ThreadPoolExecutor(max(1, self.workers)) as threads:
+            made = threads.map(lambda j: Document.make(j[3], j[4], j[5]), jobs)
+            for job, doc in zip(jobs, made, strict=True):
+                documents[job[0]] = doc
+                feeds[job[1]] = (job[2], doc)
+        self._feeds = feeds
+        return documents, len(jobs)
+
+    # -- the pipeline ---------------------------------------------------------------------
 
     def run(self, now: datetime) -> Result:
         """Scan, parse what changed, and build a complete new snapshot as of ``now``.
@@ -170,22 +293,23 @@ class Builder:
         Raises ``OSError`` when the content folder itself cannot be listed.
         """
         started = time.monotonic()
+        scan_ns = time.time_ns()
+        phases: dict[str, float] = {}
         files, scan_problems = scan(self.root)
-        posts, _fresh, parsed_count = self._parse(files)
+        phases["scan"] = time.monotonic()
+        _fresh, parsed_count = self._parse(files)
+        phases["parse"] = time.monotonic()
+        self._last_scan_ns = scan_ns
+        assert self._known is not None
+        posts = [row[2] for row in self._known.values() if row[2] is not None]
         catalog = build_catalog(
             posts, now, item_limit=self.settings.item_limit, category_map=self.settings.category_map
         )
-        selected = {p.id: p for spec in catalog.feeds for p in spec.posts}
-        entries = {pid: self._entry(post) for pid, post in selected.items()}
-        live = {(p.source, p.digest, p.id) for p in selected.values()}
-        self._entries = {k: v for k, v in self._entries.items() if k in live}
-
-        rendered = [0]
-        documents: dict[str, Document] = {}
-        for spec in catalog.feeds:
-            documents.update(self._feed_documents(spec, entries, rendered))
-        names = {"\x1f".join(s.names) for s in catalog.feeds}
-        self._feeds = {k: v for k, v in self._feeds.items() if k[1] in names}
+        phases["catalog"] = time.monotonic()
+        entries = self._entries_for(p for spec in catalog.feeds for p in spec.posts)
+        phases["bodies"] = time.monotonic()
+        documents, rendered = self._documents(catalog, entries)
+        phases["feeds"] = time.monotonic()
 
         site_updated = documents[FORMATS["atom"][0]].last_modified
         documents["opml.xml"] = Document.make(
@@ -199,9 +323,11 @@ class Builder:
 
         problems = tuple(
             sorted(
-                scan_problems
-                + [p for k in self._known.values() for p in k.problems]
-                + list(catalog.problems)
+                [
+                    *scan_problems,
+                    *(p for row in self._known.values() for p in row[3]),
+                    *catalog.problems,
+                ]
             )
         )
         duration = time.monotonic() - started
@@ -209,6 +335,7 @@ class Builder:
             "version": __version__,
             "scanned_at": now.isoformat(),
             "duration_seconds": round(duration, 4),
+            "phase_seconds": _phase_seconds(started, phases),
             "files": len(files),
             "parsed": parsed_count,
             "posts": catalog.published,
@@ -216,7 +343,7 @@ class Builder:
             "next_release": catalog.next_release.isoformat() if catalog.next_release else None,
             "categories": len(catalog.feeds) - 1,
             "feeds": len(catalog.feeds) * len(FORMATS),
-            "rendered": rendered[0],
+            "rendered": rendered,
             "errors": sum(1 for p in problems if p.severity == "error"),
             "warnings": sum(1 for p in problems if p.severity == "warning"),
             "problems": [p.as_dict() for p in problems],
@@ -229,13 +356,27 @@ class Builder:
             parsed_count,
             catalog.published,
             stats["categories"],
-            rendered[0],
+            rendered,
             len(problems),
             duration,
         )
         return Result(snapshot, catalog, problems, stats)
 
 
-def feed_folders(catalog: Catalog, settings: Settings) -> list[str]:
-    """URL folder of every feed in the catalog ("" for the site feed)."""
-    return [feed_path(spec.slugs, settings) for spec in catalog.feeds]
+def _phase_seconds(started: float, marks: dict[str, float]) -> dict[str, float]:
+    """Seconds spent in each step, from the monotonic time each step ended."""
+    out: dict[str, float] = {}
+    previous = started
+    for name, at in marks.items():
+        out[name] = round(at - previous, 4)
+        previous = at
+    return out
+
+
+def _folder(spec: FeedSpec, settings: Settings) -> str:
+    """A feed's folder in the snapshot (decoded, no leading slash, trailing slash)."""
+    return "/".join([settings.category_dir, *spec.slugs, ""]) if spec.slugs else ""
+
+
+with contextlib.suppress(ValueError):  # set once per process; harmless if already set
+    multiprocessing.set_forkserver_preload(["feedsvc.build"])

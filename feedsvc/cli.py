@@ -19,8 +19,16 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__, logs
-from .build import Builder
-from .settings import Settings, SettingsError, load_settings, markdown_table, shown, table
+from .build import Builder, Result
+from .settings import (
+    Settings,
+    SettingsError,
+    default_state_dir,
+    load_settings,
+    markdown_table,
+    shown,
+    table,
+)
 from .snapshot import write
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -55,6 +63,15 @@ def settings_from(options: dict[str, Any]) -> Settings:
         raise click.UsageError(str(exc)) from None
 
 
+def _run_once(settings: Settings) -> Result:
+    """One build with the persistent post cache, for the one-shot commands."""
+    try:
+        with Builder(settings, default_state_dir(settings, os.environ)) as builder:
+            return builder.run(datetime.now(UTC))
+    except OSError as exc:
+        raise click.ClickException(f"cannot scan {settings.content_dir}: {exc}") from None
+
+
 @click.group()
 @click.version_option(__version__, prog_name="feedsvc")
 def main() -> None:
@@ -83,10 +100,7 @@ def build(out: Path, content_dir_flag: Path | None, **options: Any) -> None:
         options["content_dir"] = str(content_dir_flag)
     settings = settings_from(options)
     logs.configure(settings.log_level)
-    try:
-        result = Builder(settings).run(datetime.now(UTC))
-    except OSError as exc:
-        raise click.ClickException(f"cannot scan {settings.content_dir}: {exc}") from None
+    result = _run_once(settings)
     write(result.snapshot, out)
     s = result.stats
     click.echo(
@@ -156,6 +170,11 @@ def serve(host: str | None, port: int | None, workers: int | None, **options: An
     Server().run()
 
 
+def _count(n: int, one: str, many: str = "") -> str:
+    """``1 file``, ``2 files``."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
 @main.command()
 @setting_options
 @click.option(
@@ -169,23 +188,46 @@ def serve(host: str | None, port: int | None, workers: int | None, **options: An
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format."
 )
 def check(content_dir_flag: Path | None, fmt: str, **options: Any) -> None:
-    """Scan without serving and list every problem; exit 1 if any is an error."""
+    """Scan without serving and list every problem, one line each (file, severity, field,
+    what is wrong, what was done), then a summary. Exit status 1 when any problem is an
+    error (a post was skipped), 0 otherwise: run it in a content repository's CI."""
     if content_dir_flag is not None:
         options["content_dir"] = str(content_dir_flag)
     settings = settings_from(options)
-    logging.basicConfig(level="CRITICAL")
+    logging.basicConfig(level="CRITICAL")  # the problems are the output; no log lines too
     try:
-        result = Builder(settings).run(datetime.now(UTC))
+        with Builder(settings) as builder:  # no state_dir: check never writes anything
+            result = builder.run(datetime.now(UTC))
     except OSError as exc:
         raise click.ClickException(f"cannot scan {settings.content_dir}: {exc}") from None
     s = result.stats
+    errors, warnings = s["errors"], s["warnings"]
     if fmt == "json":
-        click.echo(json.dumps({k: v for k, v in s.items()}, ensure_ascii=False, indent=1))
+        report = {
+            "ok": errors == 0,
+            "content_dir": settings.content_dir,
+            "files": s["files"],
+            "posts": s["posts"],
+            "held_until_their_date": s["held_until_their_date"],
+            "categories": s["categories"],
+            "errors": errors,
+            "warnings": warnings,
+            "problems": [p.as_dict() for p in result.problems],
+        }
+        click.echo(json.dumps(report, ensure_ascii=False, indent=1))
     else:
         for problem in result.problems:
             click.echo(problem.line())
-        click.echo(
-            f"{s['files']} files, {s['posts']} posts, {s['categories']} categories: "
-            f"{s['errors']} errors, {s['warnings']} warnings"
+        scanned = (
+            f"{_count(s['files'], 'file')} scanned, {_count(s['posts'], 'post')} published, "
+            f"{s['held_until_their_date']} held until their date, "
+            f"{_count(s['categories'], 'category', 'categories')}"
         )
-    sys.exit(1 if s["errors"] else 0)
+        if result.problems:
+            files = _count(len({p.file for p in result.problems}), "file")
+            click.echo(
+                f"{_count(errors, 'error')}, {_count(warnings, 'warning')} in {files} ({scanned})"
+            )
+        else:
+            click.echo(f"no problems ({scanned})")
+    sys.exit(1 if errors else 0)

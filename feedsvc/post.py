@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,8 +34,13 @@ from .slug import slugize, url_path
 ID_NAMESPACE = uuid.UUID("6f0d3c52-93a5-5c1e-9a8f-4b7e2f1d0c11")
 #: Front-matter fields that carry an explicit, stable id, first found wins.
 ID_FIELDS = ("id", "guid", "abbrlink")
+_SPACE = re.compile(r"\s")
 #: Longest title kept, in characters.
 MAX_TITLE = 500
+#: Title of a post that has none and whose file name has no printable character.
+UNTITLED = "untitled"
+#: Longest author, category or tag name kept, in characters.
+MAX_NAME = 200
 
 
 class _Loader(yaml.CSafeLoader):
@@ -125,7 +131,17 @@ class _Fields:
         self.problems: list[Problem] = []
 
     def warn(self, name: str, reason: str, action: str) -> None:
-        self.problems.append(Problem(self.source, name, reason, action, "warning"))
+        problem = Problem(self.source, name, reason, action, "warning")
+        if problem not in self.problems:  # one line per distinct problem, not per value
+            self.problems.append(problem)
+
+    def name(self, field: str, value: object) -> str:
+        """A one-line name (author, category, tag) from a scalar, cut to MAX_NAME."""
+        name = " ".join(clean_text(str(value)).split())
+        if len(name) > MAX_NAME:
+            self.warn(field, f"a name is longer than {MAX_NAME} characters", "cut")
+            name = name[:MAX_NAME].rstrip()
+        return name
 
     def text(self, name: str) -> str:
         value = self.meta.get(name)
@@ -137,14 +153,21 @@ class _Fields:
         return ""
 
     def title(self) -> str:
-        title = self.text("title")
+        title = " ".join(self.text("title").split())
         if not title:
-            title = PurePosixPath(self.source).stem
-            self.warn("title", "missing or empty", f"used the file name {title!r}")
+            # Cleaned, and never empty: a file name may hold control characters (lxml
+            # refuses them) or only white space (feedgen refuses an empty title); either
+            # used to fail the whole build.
+            title = " ".join(clean_text(PurePosixPath(self.source).stem).split())
+            if title:
+                self.warn("title", "missing or empty", f"used the file name {title!r}")
+            else:
+                title = UNTITLED
+                self.warn("title", "missing or empty, and so is the file name", f"used {title!r}")
         if len(title) > MAX_TITLE:
             title = title[: MAX_TITLE - 1].rstrip() + "…"
             self.warn("title", f"longer than {MAX_TITLE} characters", "cut")
-        return " ".join(title.split())
+        return title
 
     def date(self, name: str, fallback: datetime | None) -> datetime | None:
         raw = self.meta.get(name)
@@ -170,8 +193,8 @@ class _Fields:
         if (raw is not None and not isinstance(raw, str | int | float)) or isinstance(raw, bool):
             self.warn("author", f"expected a name, got {type(raw).__name__}", "used the default")
             raw = None
-        name = " ".join(clean_text(str(raw)).split()) if raw is not None else ""
-        return name[:200] or self.settings.author
+        name = self.name("author", raw) if raw is not None else ""
+        return name or self.settings.author
 
     def categories(self) -> tuple[tuple[str, ...], ...]:
         raw = self.meta.get("categories")
@@ -197,7 +220,7 @@ class _Fields:
                         "left out of the path",
                     )
                     continue
-                name = " ".join(clean_text(str(item)).split())[:200]
+                name = self.name("categories", item)
                 if not name:
                     self.warn("categories", "empty category name", "left out of the path")
                     continue
@@ -212,7 +235,7 @@ class _Fields:
         out: list[str] = []
         for item in items:
             if isinstance(item, str | int | float) and not isinstance(item, bool):
-                name = " ".join(clean_text(str(item)).split())[:200]
+                name = self.name("tags", item)
                 if name and name not in out:
                     out.append(name)
         return tuple(out)
@@ -226,9 +249,13 @@ class _Fields:
         if not isinstance(value, str):
             return ""
         value = clean_text(value).strip()
-        if not value or any(c.isspace() for c in value):
+        if not value or _SPACE.search(value):
             return ""
-        absolute = urljoin(self.settings.link_root, value)
+        absolute = (
+            value
+            if value.startswith(("https://", "http://"))
+            else urljoin(self.settings.link_root, value)
+        )
         parts = urlsplit(absolute)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             return ""
@@ -260,8 +287,31 @@ def ID_NAMESPACE_URN(key: str) -> str:
 
 
 def _title_path(source: str) -> str:
-    stem = str(PurePosixPath(source).with_suffix(""))
+    """Hexo's ``:title``: the path without its extension, relative to ``_posts/``."""
+    slash = source.rfind("/")
+    dot = source.rfind(".")
+    stem = source[:dot] if dot > slash + 1 else source
     return stem.removeprefix("_posts/")
+
+
+#: Permalink placeholders (longest first, so none is a prefix of a later one) and how
+#: each is made from (local date, title path, first category path).
+_PLACEHOLDERS: list[tuple[str, Any]] = sorted(
+    {
+        ":year": lambda d, t, c: f"{d.year:04d}",
+        ":month": lambda d, t, c: f"{d.month:02d}",
+        ":day": lambda d, t, c: f"{d.day:02d}",
+        ":i_month": lambda d, t, c: str(d.month),
+        ":i_day": lambda d, t, c: str(d.day),
+        ":hour": lambda d, t, c: f"{d.hour:02d}",
+        ":minute": lambda d, t, c: f"{d.minute:02d}",
+        ":second": lambda d, t, c: f"{d.second:02d}",
+        ":title": lambda d, t, c: "/".join(quote(p, safe="") for p in t.split("/")),
+        ":name": lambda d, t, c: quote(t.rsplit("/", 1)[-1], safe=""),
+        ":category": lambda d, t, c: url_path([slugize(n) for n in c]) or "uncategorized",
+    }.items(),
+    key=lambda item: -len(item[0]),
+)
 
 
 def permalink(
@@ -275,30 +325,19 @@ def permalink(
     """The post's link: a ``permalink``/``link`` URL from the front matter, else the pattern."""
     for name in ("permalink", "link"):
         raw = meta.get(name)
-        if isinstance(raw, str) and raw.strip() and not any(c.isspace() for c in raw.strip()):
+        if isinstance(raw, str) and raw.strip() and not _SPACE.search(raw.strip()):
             candidate = urljoin(settings.link_root, clean_text(raw.strip()))
             if urlsplit(candidate).scheme in ("http", "https"):
                 return candidate
-    local = published.astimezone(zone)
-    title = _title_path(source)
-    first = categories[0] if categories else ()
-    values = {
-        ":year": f"{local.year:04d}",
-        ":month": f"{local.month:02d}",
-        ":day": f"{local.day:02d}",
-        ":i_month": str(local.month),
-        ":i_day": str(local.day),
-        ":hour": f"{local.hour:02d}",
-        ":minute": f"{local.minute:02d}",
-        ":second": f"{local.second:02d}",
-        ":title": "/".join(quote(p, safe="") for p in title.split("/")),
-        ":name": quote(PurePosixPath(title).name, safe=""),
-        ":category": url_path([slugize(c) for c in first]) or "uncategorized",
-    }
     path = settings.permalink
-    for key in sorted(values, key=len, reverse=True):
-        path = path.replace(key, values[key])
-    return urljoin(settings.link_root, path)
+    if ":" in path:
+        local = published.astimezone(zone)
+        title = _title_path(source)
+        first = categories[0] if categories else ()
+        for key, make in _PLACEHOLDERS:
+            if key in path:
+                path = path.replace(key, make(local, title, first))
+    return settings.link_root + path  # link_root ends in "/", the pattern is relative
 
 
 def _markup(source: str, body: str) -> str:

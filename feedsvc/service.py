@@ -166,7 +166,7 @@ class Service:
             }
             try:
                 if self._builder is None:
-                    self._builder = Builder(self.settings)
+                    self._builder = Builder(self.settings, self.state_dir)
                 result = self._builder.run(started)
                 previous = self._snapshot.report.get("posts", 0) if self._snapshot else 0
                 if result.catalog.published == 0 and previous > 0 and not self.settings.allow_empty:
@@ -306,6 +306,9 @@ class Service:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)
             self._scheduler = None
+        if self._builder is not None:
+            self._builder.close()
+            self._builder = None
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
