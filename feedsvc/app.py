@@ -10,22 +10,110 @@ feeds come from settings, never from the request, so a proxy cannot change them.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import logging
 import os
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import http_date, is_resource_modified, parse_accept_header
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 from . import logs
 from .service import RefreshTimeout, Service
 from .settings import Settings, default_state_dir, load_settings
+from .snapshot import Document
 
 logger = logging.getLogger(__name__)
 
 #: Seconds a reader is asked to wait when nothing is built yet or a refresh timed out.
 RETRY_AFTER = "10"
 _TEXT = "text/plain; charset=utf-8"
+
+
+Headers = list[tuple[str, str]]
+
+
+@functools.lru_cache(maxsize=256)
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding value allows gzip (a few distinct values: cached)."""
+    return parse_accept_header(accept_encoding)["gzip"] > 0
+
+
+class Documents:
+    """WSGI layer that answers GET and HEAD for every document of the current snapshot.
+
+    This is the hot path (every reader poll), so it skips Flask's routing and response
+    objects and serves precomputed headers, using Werkzeug's conditional-request logic.
+    Unlike Werkzeug's 304, ours keeps Last-Modified: readers that store the validators of
+    a 304 (NetNewsWire, SimplePie) would otherwise lose them. Anything else (other paths,
+    methods, ``If-Match``/``If-Unmodified-Since``, nothing built yet) goes to Flask.
+    """
+
+    def __init__(self, service: Service, fallback: WSGIApplication) -> None:
+        self.service = service
+        self.fallback = fallback
+        self.cache_control = f"public, max-age={service.settings.cache_max_age}"
+        self._headers: dict[tuple[int, bool], tuple[Document, str, Headers, Headers]] = {}
+        self._snapshot_key = ""
+
+    def _prepared(self, doc: Document, gz: bool) -> tuple[str, Headers, Headers]:
+        found = self._headers.get((id(doc), gz))
+        if found is not None and found[0] is doc:
+            return found[1], found[2], found[3]
+        etag = doc.etag + "-gz" if gz else doc.etag
+        common = [
+            ("ETag", f'"{etag}"'),
+            ("Last-Modified", http_date(doc.last_modified)),
+            ("Cache-Control", self.cache_control),
+            ("Vary", "Accept-Encoding"),
+            ("Access-Control-Allow-Origin", "*"),
+            ("X-Content-Type-Options", "nosniff"),
+        ]
+        body = doc.gzipped if gz and doc.gzipped is not None else doc.body
+        full = [("Content-Type", doc.content_type), ("Content-Length", str(len(body))), *common]
+        if gz:
+            full.append(("Content-Encoding", "gzip"))
+        self._headers[(id(doc), gz)] = (doc, etag, full, common)
+        return etag, full, common
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        method = environ["REQUEST_METHOD"]
+        snapshot = self.service.snapshot
+        if (
+            method not in ("GET", "HEAD")
+            or snapshot is None
+            or "HTTP_IF_MATCH" in environ
+            or "HTTP_IF_UNMODIFIED_SINCE" in environ
+        ):
+            return self.fallback(environ, start_response)
+        raw = environ.get("PATH_INFO", "")
+        try:  # WSGI carries the path's bytes as latin-1; they are UTF-8
+            path = raw.encode("latin-1").decode("utf-8")
+        except UnicodeEncodeError:  # a server that decoded UTF-8 itself
+            path = raw
+        except UnicodeDecodeError:  # not UTF-8: no document has that name
+            return self.fallback(environ, start_response)
+        doc = snapshot.documents.get(path[1:] or "index.html")
+        if doc is None:
+            return self.fallback(environ, start_response)
+        if snapshot.key != self._snapshot_key:  # forget the headers of old snapshots
+            self._headers.clear()
+            self._snapshot_key = snapshot.key
+        gz = doc.gzipped is not None and accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
+        etag, full, common = self._prepared(doc, gz)
+        if not is_resource_modified(environ, etag=etag, last_modified=doc.last_modified):
+            start_response("304 Not Modified", list(common))
+            return []
+        start_response("200 OK", list(full))
+        if method == "HEAD":
+            return []
+        return [doc.gzipped if gz and doc.gzipped is not None else doc.body]
 
 
 def _plain(status: int, message: str, **headers: str) -> Response:
@@ -44,41 +132,16 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     settings = service.settings
     app = Flask(__name__, static_folder=None)
     app.extensions["feedsvc"] = service
-    cache_control = f"public, max-age={settings.cache_max_age}"
 
-    def serve(path: str) -> Response:
-        snapshot = service.snapshot
-        if snapshot is None:
+    @app.get("/")
+    @app.get("/<path:path>")
+    def missing(path: str = "") -> Response:
+        # Documents that exist never get here (see Documents); this is what is left.
+        if service.snapshot is None:
             return _plain(
                 503, "feeds are being built; try again shortly", **{"Retry-After": RETRY_AFTER}
             )
-        doc = snapshot.documents.get(path)
-        if doc is None and path.endswith("/"):
-            doc = snapshot.documents.get(path + "index.html")
-        if doc is None:
-            return _plain(404, "no feed at this address")
-        use_gzip = doc.gzipped is not None and request.accept_encodings["gzip"] > 0
-        response = Response(
-            doc.gzipped if use_gzip else doc.body, 200, {"Content-Type": doc.content_type}
-        )
-        response.set_etag(doc.etag + "-gz" if use_gzip else doc.etag)
-        response.last_modified = doc.last_modified
-        if use_gzip:
-            response.headers["Content-Encoding"] = "gzip"
-        response.headers["Vary"] = "Accept-Encoding"
-        response.headers["Cache-Control"] = cache_control
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.make_conditional(request)
-        return response
-
-    @app.get("/")
-    def index() -> Response:
-        return serve("index.html")
-
-    @app.get("/<path:path>")
-    def document(path: str) -> Response:
-        return serve(path)
+        return _plain(404, "no feed at this address")
 
     @app.get("/healthz")
     def healthz() -> Response:
@@ -119,4 +182,5 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
                     response.headers["Allow"] = value
         return response
 
+    app.wsgi_app = Documents(service, app.wsgi_app)  # type: ignore[method-assign]
     return app

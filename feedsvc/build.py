@@ -26,8 +26,9 @@ import logging
 import multiprocessing
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -171,11 +172,15 @@ class Builder:
             )
         return self._pool
 
-    def close(self) -> None:
-        """Stop the worker processes and close the cache."""
+    def close_pool(self) -> None:
+        """Stop the worker processes (they start again when needed)."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+    def close(self) -> None:
+        """Stop the worker processes and close the cache."""
+        self.close_pool()
         if self._cache is not None:
             self._cache.close()
 
@@ -185,11 +190,22 @@ class Builder:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def _map(self, local: Any, remote: Any, items: list[Any]) -> Iterator[Any]:
+    def _map(self, local: Any, remote: Any, items: list[Any]) -> list[Any]:
+        """``local`` over ``items`` in-process, or ``remote`` in the pool for big batches.
+
+        A pool that cannot start or breaks (an unguarded ``__main__``, a killed worker)
+        costs speed, not the build: the batch is redone in-process.
+        """
         if self.workers <= 1 or len(items) < POOL_MIN_BATCH:
-            return (local(item) for item in items)
+            return [local(item) for item in items]
         chunk = max(16, len(items) // (self.workers * 8))
-        return self._executor().map(remote, items, chunksize=chunk)
+        try:
+            return list(self._executor().map(remote, items, chunksize=chunk))
+        except (BrokenProcessPool, OSError, RuntimeError) as exc:
+            logger.warning("worker processes unavailable (%s); working in one process", exc)
+            self.close_pool()
+            self.workers = 1
+            return [local(item) for item in items]
 
     # -- parse ----------------------------------------------------------------------------
 

@@ -239,8 +239,9 @@ class Service:
         return CronTrigger.from_crontab(refresh, timezone=self.settings.timezone)
 
     def _schedule_release(self, when: datetime) -> None:
-        if self._scheduler is not None:
-            self._scheduler.add_job(
+        scheduler = self._scheduler
+        if scheduler is not None and not self._stop.is_set():
+            scheduler.add_job(
                 self.rescan,
                 "date",
                 run_date=when,
@@ -303,9 +304,11 @@ class Service:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=5)
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=True)
-            self._scheduler = None
+        with self._build_lock:  # a running rescan finishes first and cannot reschedule
+            scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None:
+            # Not under the build lock: shutdown waits for a job that may be waiting on it.
+            scheduler.shutdown(wait=True)
         if self._builder is not None:
             self._builder.close()
             self._builder = None

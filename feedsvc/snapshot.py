@@ -45,7 +45,9 @@ class Document:
     def make(cls, body: bytes, last_modified: datetime, content_type: str) -> Document:
         """Build a document, computing its ETag and gzip once."""
         etag = hashlib.sha256(body).hexdigest()[:32]
-        gzipped = gzip.compress(body, 6, mtime=0) if len(body) >= GZIP_MIN_BYTES else None
+        # Level 4: on real feeds, 3% larger than level 6 in 55% of the time (cold builds
+        # compress every document); mtime=0 keeps the bytes deterministic.
+        gzipped = gzip.compress(body, 4, mtime=0) if len(body) >= GZIP_MIN_BYTES else None
         return cls(
             body, gzipped, etag, last_modified.astimezone(UTC).replace(microsecond=0), content_type
         )
@@ -110,8 +112,14 @@ def write(snapshot: Snapshot, out: Path) -> None:
             target = tmp / path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(doc.body)
+            # The file time is the document's Last-Modified, so that a static server
+            # (nginx, a CDN origin) sends the same validator feedsvc sends.
+            stamp = doc.last_modified.timestamp()
+            os.utime(target, (stamp, stamp))
             if doc.gzipped is not None:
-                target.with_name(target.name + ".gz").write_bytes(doc.gzipped)
+                packed = target.with_name(target.name + ".gz")
+                packed.write_bytes(doc.gzipped)
+                os.utime(packed, (stamp, stamp))
         (tmp / MANIFEST).write_bytes(_manifest(snapshot))
         os.chmod(tmp, 0o755)
         if not out.exists():
