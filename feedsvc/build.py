@@ -25,11 +25,12 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import sys
 import time
 from collections.abc import Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
@@ -89,7 +90,7 @@ def parse_source(source: SourceFile, settings: Settings, zone: tzinfo) -> Row:
             "skipped",
             "error",
         )
-        return (source.relpath, source.signature, None, [problem])
+        return (source.relpath, source.signature, None, (problem,))
     data = read_file(source)
     if data is None:
         problem = Problem(
@@ -99,9 +100,9 @@ def parse_source(source: SourceFile, settings: Settings, zone: tzinfo) -> Row:
             "kept the previous version; retried next scan",
             "warning",
         )
-        return (source.relpath, (-1, -1, -1), None, [problem])
+        return (source.relpath, (-1, -1, -1), None, (problem,))
     parsed = parse_post(data, source.relpath, source.mtime_ns, settings, zone)
-    return (source.relpath, source.signature, parsed.post, parsed.problems)
+    return (source.relpath, source.signature, parsed.post, tuple(parsed.problems))
 
 
 def read_body(root: Path, post: Post) -> str:
@@ -155,6 +156,8 @@ class Builder:
         )
         self._known: dict[str, Row] | None = None
         self._last_scan_ns = 0
+        self._last: Result | None = None
+        self._last_scan_problems: tuple[Problem, ...] = ()
         self._pool: Executor | None = None
         self._entries: dict[tuple[str, str, str], Entry] = {}
         self._feeds: dict[tuple[str, str], tuple[tuple[Any, ...], Document]] = {}
@@ -222,21 +225,28 @@ class Builder:
             and hashlib.sha256(data).hexdigest() == old[2].digest
         )
 
-    def _parse(self, files: list[SourceFile]) -> tuple[list[Problem], int]:
+    def _parse(self, files: list[SourceFile]) -> tuple[int, bool]:
+        """Parse new and changed files; (files parsed, whether any post or problem changed)."""
         if self._known is None:
             self._known = self._cache.load() if self._cache is not None else {}
+            for relpath, row in self._known.items():
+                self._known[relpath] = _compact(row)
         known = self._known
         todo = [f for f in files if not self._unchanged(f, known.get(f.relpath))]
-        fresh: list[Problem] = []
         changed: list[Row] = []
+        differs = False
         for row in self._map(
             lambda f: parse_source(f, self.settings, self.zone), _parse_in_worker, todo
         ):
             relpath, signature, _post, problems = row
-            fresh.extend(problems)
             old = known.get(relpath)
             if signature[0] < 0:  # changed while read: keep the old version, retry later
                 row = (relpath, signature, old[2] if old else None, problems)
+            row = _compact(row)
+            differs = differs or old is None or old[2] != row[2] or old[3] != row[3]
+            for problem in problems:  # logged once: when the file (re)appears
+                log = logger.error if problem.severity == "error" else logger.warning
+                log("%s", problem.line())
             known[relpath] = row
             changed.append(row)
         present = {f.relpath for f in files}
@@ -245,10 +255,7 @@ class Builder:
             del known[relpath]
         if self._cache is not None:
             self._cache.update((r for r in changed if r[1][0] >= 0), removed)
-        for problem in fresh:
-            log = logger.error if problem.severity == "error" else logger.warning
-            log("%s", problem.line())
-        return fresh, len(todo)
+        return len(todo), differs or bool(removed)
 
     # -- render ---------------------------------------------------------------------------
 
@@ -313,9 +320,30 @@ class Builder:
         phases: dict[str, float] = {}
         files, scan_problems = scan(self.root)
         phases["scan"] = time.monotonic()
-        _fresh, parsed_count = self._parse(files)
+        parsed_count, differs = self._parse(files)
         phases["parse"] = time.monotonic()
         self._last_scan_ns = scan_ns
+        last = self._last
+        if (
+            last is not None
+            and not differs
+            and tuple(scan_problems) == self._last_scan_problems
+            and (last.catalog.next_release is None or now < last.catalog.next_release)
+        ):
+            # Same posts, same problems, nobody's release time passed: same snapshot.
+            stats = {
+                **last.stats,
+                "scanned_at": now.isoformat(),
+                "parsed": parsed_count,
+                "rendered": 0,
+                "duration_seconds": round(time.monotonic() - started, 4),
+                "phase_seconds": _phase_seconds(started, phases),
+            }
+            logger.info(
+                "scan done: %d files, nothing changed, %.3fs", len(files), stats["duration_seconds"]
+            )
+            return Result(last.snapshot, last.catalog, last.problems, stats)
+        self._last_scan_problems = tuple(scan_problems)
         assert self._known is not None
         posts = [row[2] for row in self._known.values() if row[2] is not None]
         catalog = build_catalog(
@@ -365,6 +393,7 @@ class Builder:
             "problems": [p.as_dict() for p in problems],
         }
         snapshot = Snapshot.make(documents, stats)
+        self._last = Result(snapshot, catalog, problems, stats)
         logger.info(
             "scan done: %d files, %d parsed, %d posts, %d categories, %d feeds "
             "re-rendered, %d problems, %.3fs",
@@ -376,7 +405,23 @@ class Builder:
             len(problems),
             duration,
         )
-        return Result(snapshot, catalog, problems, stats)
+        return self._last
+
+
+def _compact(row: Row) -> Row:
+    """The row with its post's repeated strings interned: with 100,000 posts, category
+    names and authors would otherwise be stored once per post."""
+    relpath, signature, post, problems = row
+    if post is None:
+        return row
+    post = replace(
+        post,
+        categories=tuple(tuple(sys.intern(name) for name in path) for path in post.categories),
+        author=sys.intern(post.author),
+        tags=tuple(sys.intern(tag) for tag in post.tags),
+        markup=sys.intern(post.markup),
+    )
+    return (relpath, signature, post, problems)
 
 
 def _phase_seconds(started: float, marks: dict[str, float]) -> dict[str, float]:

@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 SCHEMA = 1
 
 Signature = tuple[int, int, int]
-Row = tuple[str, Signature, Post | None, list[Problem]]
+Row = tuple[str, Signature, Post | None, tuple[Problem, ...]]
 
 _POST_FIELDS = [f.name for f in fields(Post)]
 
@@ -54,12 +54,12 @@ def _decode_post(text: str | None) -> Post | None:
     return Post(**values)
 
 
-def _encode_problems(problems: list[Problem]) -> str:
+def _encode_problems(problems: tuple[Problem, ...]) -> str:
     return json.dumps([p.as_dict() for p in problems], ensure_ascii=False)
 
 
-def _decode_problems(text: str) -> list[Problem]:
-    return [Problem(**p) for p in json.loads(text)]
+def _decode_problems(text: str) -> tuple[Problem, ...]:
+    return tuple(Problem(**p) for p in json.loads(text))
 
 
 class PostCache:
@@ -98,10 +98,9 @@ class PostCache:
     def load(self) -> dict[str, Row]:
         """Every cached row by file path; empty when the cache is missing or unusable."""
         try:
-            rows = (
-                self._connect()
-                .execute("SELECT relpath, size, mtime_ns, inode, post, problems FROM posts")
-                .fetchall()
+            # Iterated, not fetched whole: 100,000 rows of JSON at once is a memory peak.
+            rows = self._connect().execute(
+                "SELECT relpath, size, mtime_ns, inode, post, problems FROM posts"
             )
             return {
                 r[0]: (r[0], (r[1], r[2], r[3]), _decode_post(r[4]), _decode_problems(r[5]))

@@ -99,27 +99,51 @@ def _exchange(a: Path, b: Path) -> bool:
     return bool(result == 0)
 
 
+def _written_etags(out: Path) -> dict[str, str]:
+    """ETag of every document in the snapshot folder at ``out`` (empty if none)."""
+    try:
+        files = json.loads((out / MANIFEST).read_bytes())["files"]
+        return {path: info["etag"] for path, info in files.items()}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def _write_file(target: Path, data: bytes, stamp: float, same_as: Path | None) -> None:
+    """Write ``data`` at ``target`` with mtime ``stamp``; hard-link ``same_as`` instead
+    when given (files of a written snapshot never change, so sharing them is safe)."""
+    if same_as is not None:
+        try:
+            os.link(same_as, target)
+            return
+        except OSError:
+            pass
+    target.write_bytes(data)
+    # The file time is the document's Last-Modified, so that a static server (nginx, a
+    # CDN origin) sends the same validator feedsvc sends.
+    os.utime(target, (stamp, stamp))
+
+
 def write(snapshot: Snapshot, out: Path) -> None:
     """Write the snapshot as a folder at ``out``, replacing what was there atomically.
 
     Readers of ``out`` see the old complete folder or the new complete one, never a mix.
+    Documents unchanged since the folder there was written are hard-linked, not
+    rewritten, so a rescan that changed a few feeds writes only those.
     """
     out = out.absolute()
     out.parent.mkdir(parents=True, exist_ok=True)
+    previous = _written_etags(out)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
     try:
         for path, doc in snapshot.documents.items():
             target = tmp / path
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(doc.body)
-            # The file time is the document's Last-Modified, so that a static server
-            # (nginx, a CDN origin) sends the same validator feedsvc sends.
+            same = previous.get(path) == doc.etag
             stamp = doc.last_modified.timestamp()
-            os.utime(target, (stamp, stamp))
+            _write_file(target, doc.body, stamp, out / path if same else None)
             if doc.gzipped is not None:
-                packed = target.with_name(target.name + ".gz")
-                packed.write_bytes(doc.gzipped)
-                os.utime(packed, (stamp, stamp))
+                packed = path + ".gz"
+                _write_file(tmp / packed, doc.gzipped, stamp, out / packed if same else None)
         (tmp / MANIFEST).write_bytes(_manifest(snapshot))
         os.chmod(tmp, 0o755)
         if not out.exists():
