@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 from . import logs
+from .gunicorn_conf import DEDICATED_BUILDER_ENV
 from .service import RefreshTimeout, Service
 from .settings import Settings, default_state_dir, load_settings
 from .snapshot import Document
@@ -127,7 +128,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         if settings is None:
             settings = load_settings(environ=os.environ)
         logs.configure(settings.log_level)
-        service = Service(settings, default_state_dir(settings, os.environ))
+        standby = bool(os.environ.get(DEDICATED_BUILDER_ENV))
+        service = Service(settings, default_state_dir(settings, os.environ), standby=standby)
         service.start()
     settings = service.settings
     app = Flask(__name__, static_folder=None)

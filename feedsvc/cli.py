@@ -10,7 +10,9 @@ import dataclasses
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +22,11 @@ import click
 
 from . import __version__, logs
 from .build import Builder, Result
+from .gunicorn_conf import DEDICATED_BUILDER_ENV
+from .service import Service, running
 from .settings import (
+    CONFIG_ENV,
+    ENV_PREFIX,
     Settings,
     SettingsError,
     default_state_dir,
@@ -142,12 +148,11 @@ def serve(host: str | None, port: int | None, workers: int | None, **options: An
     from . import gunicorn_conf
     from .app import create_app
 
+    _export(options)
     settings = settings_from(options)
     logs.configure(settings.log_level)
     config = {
-        name: getattr(gunicorn_conf, name)
-        for name in dir(gunicorn_conf)
-        if not name.startswith("_") and name not in ("os", "annotations")
+        name: value for name, value in vars(gunicorn_conf).items() if not name.startswith("_")
     }
     if host is not None or port is not None:
         default_host, _, default_port = config["bind"].rpartition(":")
@@ -158,7 +163,8 @@ def serve(host: str | None, port: int | None, workers: int | None, **options: An
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             for key, value in config.items():
-                self.cfg.set(key, value)
+                if key in self.cfg.settings:  # the module's other names are not settings
+                    self.cfg.set(key, value)
 
         def load(self) -> Any:
             return create_app(settings)
@@ -168,6 +174,37 @@ def serve(host: str | None, port: int | None, workers: int | None, **options: An
         f"(listening on {config['bind']}, {config['workers']} workers)"
     )
     Server().run()
+
+
+def _export(options: dict[str, Any]) -> None:
+    """Put the flags given into the environment, so that the builder process that
+    gunicorn starts beside the workers (see gunicorn_conf) has the same settings."""
+    names = {row[0] for row in table()}
+    for name, value in options.items():
+        if name in names and value is not None:
+            os.environ[ENV_PREFIX + name.upper()] = str(value)
+    if options.get("config_file") is not None:
+        os.environ[CONFIG_ENV] = str(Path(options["config_file"]).resolve())
+
+
+@main.command()
+@setting_options
+def builder(**options: Any) -> None:
+    """Run only the builder: rescan on the schedule and publish snapshots for the servers
+    of this host (``feedsvc serve`` and the Procfile start one beside their workers)."""
+    settings = settings_from(options)
+    logs.configure(settings.log_level)
+    service = Service(settings, default_state_dir(settings, os.environ))
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    parent = os.getppid()
+    beside_server = bool(os.environ.get(DEDICATED_BUILDER_ENV))
+    with running(service):
+        # Started by a server: end with it, even if it was killed without notice.
+        while not stop.wait(1.0):
+            if beside_server and os.getppid() != parent:
+                break
 
 
 def _count(n: int, one: str, many: str = "") -> str:

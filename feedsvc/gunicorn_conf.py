@@ -8,6 +8,12 @@ worker serves from memory with a few threads; exactly one of them becomes the bu
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from typing import Any
+
+#: Set for the workers when a dedicated builder process runs beside them.
+DEDICATED_BUILDER_ENV = "_FEEDSVC_DEDICATED_BUILDER"
 
 #: Address to listen on: all interfaces on $PORT (8000 when unset).
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
@@ -25,3 +31,21 @@ graceful_timeout = 10
 keepalive = 5
 #: No control socket: several servers on one host must not share ~/.gunicorn/gunicorn.ctl.
 control_socket_disable = True
+
+
+def when_ready(server: Any) -> None:
+    """Start the builder as its own process, so that rescans never compete with serving
+    for a worker's interpreter. Workers still stand by to take over if it dies."""
+    os.environ[DEDICATED_BUILDER_ENV] = "1"  # read by the workers forked after this
+    server.feedsvc_builder = subprocess.Popen([sys.executable, "-m", "feedsvc", "builder"])
+
+
+def on_exit(server: Any) -> None:
+    """Stop the builder process with the server."""
+    process = getattr(server, "feedsvc_builder", None)
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()

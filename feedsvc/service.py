@@ -76,7 +76,18 @@ class Service:
     #: Seconds between attempts to become the builder when another process is.
     ELECTION_SECONDS = 1.0
 
-    def __init__(self, settings: Settings, state_dir: Path, clock: Clock = utc_now) -> None:
+    #: Seconds a worker waits before competing for the builder role when a dedicated
+    #: builder process is starting beside it (it should win; workers are the fallback).
+    STANDBY_SECONDS = 10.0
+
+    def __init__(
+        self,
+        settings: Settings,
+        state_dir: Path,
+        clock: Clock = utc_now,
+        *,
+        standby: bool = False,
+    ) -> None:
         self.settings = settings
         self.state_dir = state_dir
         self.clock = clock
@@ -95,6 +106,7 @@ class Service:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._scans = 0
+        self._standby = standby
         self.reload()
 
     # -- what requests see -------------------------------------------------------------
@@ -278,7 +290,7 @@ class Service:
         return True
 
     def _loop(self) -> None:
-        next_election = 0.0
+        next_election = time.monotonic() + (self.STANDBY_SECONDS if self._standby else 0.0)
         while not self._stop.wait(self.POLL_SECONDS):
             try:
                 if not self.is_builder and time.monotonic() >= next_election:
