@@ -15,11 +15,18 @@ import hmac
 import logging
 import os
 from collections.abc import Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
-from werkzeug.http import http_date, is_resource_modified, parse_accept_header
+from werkzeug.http import (
+    http_date,
+    parse_accept_header,
+    parse_date,
+    parse_etags,
+)
+from werkzeug.sansio.http import is_resource_modified
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -44,6 +51,27 @@ Headers = list[tuple[str, str]]
 def accepts_gzip(accept_encoding: str) -> bool:
     """Whether an Accept-Encoding value allows gzip (a few distinct values: cached)."""
     return parse_accept_header(accept_encoding)["gzip"] > 0
+
+
+#: Answer to a CORS preflight for a document: readers in browsers send validators.
+_PREFLIGHT = [
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Allow-Methods", "GET, HEAD"),
+    ("Access-Control-Allow-Headers", "If-None-Match, If-Modified-Since"),
+    ("Access-Control-Max-Age", "86400"),
+    ("Allow", "GET, HEAD, OPTIONS"),
+]
+
+
+def _precondition_failed(environ: WSGIEnvironment, etag: str, last_modified: datetime) -> bool:
+    """RFC 9110 section 13.2.2: If-Match, else If-Unmodified-Since (an unreadable date is
+    ignored), decide 412 before If-None-Match and If-Modified-Since are looked at."""
+    if_match = environ.get("HTTP_IF_MATCH")
+    if if_match is not None:
+        tags = parse_etags(if_match)
+        return not (tags.star_tag or tags.contains(etag))
+    since = parse_date(environ.get("HTTP_IF_UNMODIFIED_SINCE"))
+    return since is not None and last_modified > since
 
 
 class Documents:
@@ -86,12 +114,7 @@ class Documents:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
         snapshot = self.service.snapshot
-        if (
-            method not in ("GET", "HEAD")
-            or snapshot is None
-            or "HTTP_IF_MATCH" in environ
-            or "HTTP_IF_UNMODIFIED_SINCE" in environ
-        ):
+        if method not in ("GET", "HEAD", "OPTIONS") or snapshot is None:
             return self.fallback(environ, start_response)
         raw = environ.get("PATH_INFO", "")
         try:  # WSGI carries the path's bytes as latin-1; they are UTF-8
@@ -106,9 +129,20 @@ class Documents:
         if snapshot.key != self._snapshot_key:  # forget the headers of old snapshots
             self._headers.clear()
             self._snapshot_key = snapshot.key
+        if method == "OPTIONS":  # CORS preflight of a browser reader's conditional GET
+            start_response("204 No Content", list(_PREFLIGHT))
+            return []
         gz = doc.gzipped is not None and accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
         etag, full, common = self._prepared(doc, gz)
-        if not is_resource_modified(environ, etag=etag, last_modified=doc.last_modified):
+        if _precondition_failed(environ, etag, doc.last_modified):
+            start_response("412 Precondition Failed", list(common))
+            return []
+        if not is_resource_modified(  # If-Match was decided above, RFC 9110's way
+            http_if_none_match=environ.get("HTTP_IF_NONE_MATCH"),
+            http_if_modified_since=environ.get("HTTP_IF_MODIFIED_SINCE"),
+            etag=etag,
+            last_modified=doc.last_modified,
+        ):
             start_response("304 Not Modified", list(common))
             return []
         start_response("200 OK", list(full))
@@ -133,6 +167,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         service.start()
     settings = service.settings
     app = Flask(__name__, static_folder=None)
+    # OPTIONS is answered for documents (CORS preflight); elsewhere it is a 405.
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.extensions["feedsvc"] = service
 
     @app.get("/")

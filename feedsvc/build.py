@@ -158,6 +158,7 @@ class Builder:
         self._last_scan_ns = 0
         self._last: Result | None = None
         self._last_scan_problems: tuple[Problem, ...] = ()
+        self._logged: set[Problem] = set()
         self._pool: Executor | None = None
         self._entries: dict[tuple[str, str, str], Entry] = {}
         self._feeds: dict[tuple[str, str], tuple[tuple[Any, ...], Document]] = {}
@@ -244,9 +245,7 @@ class Builder:
                 row = (relpath, signature, old[2] if old else None, problems)
             row = _compact(row)
             differs = differs or old is None or old[2] != row[2] or old[3] != row[3]
-            for problem in problems:  # logged once: when the file (re)appears
-                log = logger.error if problem.severity == "error" else logger.warning
-                log("%s", problem.line())
+            _log(problems)  # once: when the file (re)appears or changes
             known[relpath] = row
             changed.append(row)
         present = {f.relpath for f in files}
@@ -350,6 +349,10 @@ class Builder:
             posts, now, item_limit=self.settings.item_limit, category_map=self.settings.category_map
         )
         phases["catalog"] = time.monotonic()
+        # Scan and catalog problems are logged when they appear, like parse problems.
+        found = {*scan_problems, *catalog.problems}
+        _log(sorted(found - self._logged))
+        self._logged = found
         entries = self._entries_for(p for spec in catalog.feeds for p in spec.posts)
         phases["bodies"] = time.monotonic()
         documents, rendered = self._documents(catalog, entries)
@@ -406,6 +409,13 @@ class Builder:
             duration,
         )
         return self._last
+
+
+def _log(problems: Iterable[Problem]) -> None:
+    """One log line per problem: errors (skipped posts) as errors, the rest as warnings."""
+    for problem in problems:
+        log = logger.error if problem.severity == "error" else logger.warning
+        log("%s", problem.line())
 
 
 def _compact(row: Row) -> Row:

@@ -71,7 +71,11 @@ def parse_date(value: object, zone: tzinfo) -> datetime | None:
     elif isinstance(value, date):
         parsed = datetime.combine(value, time())
     elif isinstance(value, int | float):
-        parsed = _from_epoch(float(value))
+        try:
+            number = float(value)
+        except OverflowError:  # an int too large for a float (YAML allows 0xffff...)
+            return None
+        parsed = _from_epoch(number)
     elif isinstance(value, str):
         parsed = _from_text(value)
     else:

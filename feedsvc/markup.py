@@ -140,6 +140,9 @@ def _srcset(base: str, value: str) -> str:
 def _rewrite(root: lxml.html.HtmlElement, base: str) -> None:
     for el in root.iter(etree.Element):
         attrib = el.attrib
+        # An iframe's srcdoc is a whole HTML document (``<script>`` included, escaped as
+        # text) that lxml_html_clean leaves alone: drop it with the other script carriers.
+        attrib.pop("srcdoc", None)
         if el.tag in ("img", "source", "iframe", "video", "audio"):
             if _is_placeholder(attrib.get("src")):
                 for name in _LAZY_SRC:

@@ -43,8 +43,41 @@ UNTITLED = "untitled"
 MAX_NAME = 200
 
 
+def _str(value: object) -> str | None:
+    """``str(value)``, or None for an int over Python's 4300-digit conversion limit (YAML
+    reads ``0xfff...`` of any length; ``str()`` of it raised and failed the build)."""
+    try:
+        return str(value)
+    except ValueError:
+        return None
+
+
+def _is_name(value: object) -> bool:
+    """True for a value usable as a name: text or a number (not a boolean, not an int too
+    long to print)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return False
+    return _str(value) is not None
+
+
+def brief(value: object, limit: int = 60) -> str:
+    """A short description of a front-matter value for a problem's reason. Containers are
+    described, never printed: YAML aliases ("billion laughs") make a tiny file hold a
+    structure whose ``str()`` takes minutes and gigabytes."""
+    if isinstance(value, dict):
+        return f"a mapping of {len(value)} fields"
+    if isinstance(value, list | tuple | set):
+        return f"a list of {len(value)} items"
+    if isinstance(value, str):
+        return repr(value[:limit]) + ("…" if len(value) > limit else "")
+    text = _str(value)
+    return (repr(value) if text is not None else "a number too long to show")[:limit]
+
+
 class _Loader(yaml.CSafeLoader):
-    """PyYAML's C safe loader, noting duplicate keys instead of silently keeping the last."""
+    """PyYAML's C safe loader, noting duplicate keys instead of silently keeping the last,
+    and keeping an impossible timestamp (``2020-13-45``) as text for the date reader to
+    report, instead of failing the whole front matter."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
@@ -58,6 +91,15 @@ class _Loader(yaml.CSafeLoader):
                 self.duplicates.append(str(key))
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+    def construct_lenient_timestamp(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return self.construct_yaml_timestamp(node)
+        except (ValueError, OverflowError, AttributeError):  # "!!timestamp junk": no match
+            return self.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_lenient_timestamp)
 
 
 _HANDLER = YAMLHandler()
@@ -137,7 +179,7 @@ class _Fields:
 
     def name(self, field: str, value: object) -> str:
         """A one-line name (author, category, tag) from a scalar, cut to MAX_NAME."""
-        name = " ".join(clean_text(str(value)).split())
+        name = " ".join(clean_text(_str(value) or "").split())
         if len(name) > MAX_NAME:
             self.warn(field, f"a name is longer than {MAX_NAME} characters", "cut")
             name = name[:MAX_NAME].rstrip()
@@ -147,9 +189,10 @@ class _Fields:
         value = self.meta.get(name)
         if value is None or isinstance(value, bool):
             return ""
-        if isinstance(value, str | int | float):
-            return clean_text(str(value)).strip()
-        self.warn(name, f"expected text, got {type(value).__name__}", "ignored")
+        text = _str(value) if isinstance(value, str | int | float) else None
+        if text is not None:
+            return clean_text(text).strip()
+        self.warn(name, f"expected text, got {brief(value)}", "ignored")
         return ""
 
     def title(self) -> str:
@@ -175,10 +218,9 @@ class _Fields:
             return fallback
         parsed = parse_date(raw, self.zone)
         if parsed is None:
-            shown = repr(raw)[:60]
             self.warn(
                 name,
-                f"cannot read {shown} as a date",
+                f"cannot read {brief(raw)} as a date",
                 "used the file's modification time" if name == "date" else "used date",
             )
             return fallback
@@ -190,8 +232,10 @@ class _Fields:
             raw = raw[0]
         if isinstance(raw, dict):
             raw = raw.get("name") or raw.get("nick")
-        if (raw is not None and not isinstance(raw, str | int | float)) or isinstance(raw, bool):
-            self.warn("author", f"expected a name, got {type(raw).__name__}", "used the default")
+            if raw is None:
+                self.warn("author", "a mapping without a name", "used the default")
+        if raw is not None and not _is_name(raw):
+            self.warn("author", f"expected a name, got {brief(raw)}", "used the default")
             raw = None
         name = self.name("author", raw) if raw is not None else ""
         return name or self.settings.author
@@ -213,10 +257,10 @@ class _Fields:
         for group in groups:
             names: list[str] = []
             for item in group:
-                if isinstance(item, bool) or not isinstance(item, str | int | float):
+                if not _is_name(item):
                     self.warn(
                         "categories",
-                        f"{str(item)[:60]!r} is not a category name",
+                        f"{brief(item)} is not a category name",
                         "left out of the path",
                     )
                     continue
@@ -234,10 +278,12 @@ class _Fields:
         items = raw if isinstance(raw, list) else [raw] if raw is not None else []
         out: list[str] = []
         for item in items:
-            if isinstance(item, str | int | float) and not isinstance(item, bool):
+            if _is_name(item):
                 name = self.name("tags", item)
                 if name and name not in out:
                     out.append(name)
+            else:
+                self.warn("tags", f"{brief(item)} is not a tag name", "left out")
         return tuple(out)
 
     def url(self, value: object) -> str:
@@ -272,8 +318,9 @@ class _Fields:
     def post_id(self, stem: str) -> str:
         for name in ID_FIELDS:
             raw = self.meta.get(name)
-            if isinstance(raw, str | int) and not isinstance(raw, bool) and str(raw).strip():
-                value = clean_text(str(raw)).strip()
+            text = _str(raw) if isinstance(raw, str | int) and not isinstance(raw, bool) else None
+            if text is not None and clean_text(text).strip():
+                value = clean_text(text).strip()
                 scheme = urlsplit(value).scheme
                 if scheme in ("tag", "urn", "http", "https") and " " not in value:
                     return value
@@ -377,7 +424,13 @@ def parse_post(data: bytes, source: str, mtime_ns: int, settings: Settings, zone
     parts = split(text)
     is_markdown = source.lower().endswith(MARKDOWN_SUFFIXES)
     if parts is None:
-        if is_markdown:
+        if text.lstrip("\ufeff \t\n").startswith("---\n"):
+            # Meant as a post (any file type), but the block never ends: say so, rather
+            # than "no front matter" or, for .txt/.html, nothing at all.
+            problems.append(
+                Problem(source, "front matter", "no closing --- line", "skipped", "error")
+            )
+        elif is_markdown:
             problems.append(
                 Problem(source, "", "no front matter (a post starts with ---)", "skipped", "error")
             )
@@ -394,9 +447,18 @@ def parse_post(data: bytes, source: str, mtime_ns: int, settings: Settings, zone
             Problem(source, "front matter", f"malformed YAML{where}: {problem}", "skipped", "error")
         )
         return Parsed(None, problems=problems, skipped="bad front matter")
-    except (ValueError, OverflowError, RecursionError) as exc:
+    except Exception as exc:
+        # PyYAML's constructors raise more than YAMLError on explicit tags with odd values
+        # (KeyError for "!!bool maybe", ValueError for "!!int x", ...): one post's front
+        # matter must never stop the scan, whatever it raises.
         problems.append(
-            Problem(source, "front matter", f"unreadable YAML value: {exc}", "skipped", "error")
+            Problem(
+                source,
+                "front matter",
+                f"unreadable YAML value: {type(exc).__name__}: {exc}"[:300],
+                "skipped",
+                "error",
+            )
         )
         return Parsed(None, problems=problems, skipped="bad front matter")
     finally:
@@ -414,13 +476,25 @@ def parse_post(data: bytes, source: str, mtime_ns: int, settings: Settings, zone
             )
         )
         return Parsed(None, problems=problems, skipped="bad front matter")
-    meta = {str(k): v for k, v in meta.items()}
+    meta = {brief(k) if _str(k) is None else str(k): v for k, v in meta.items()}
     for key in sorted(set(loader.duplicates)):
         problems.append(
             Problem(source, key, "field given more than once", "used the last", "warning")
         )
     if meta.get("published") is False or meta.get("draft") is True:
         return Parsed(None, problems=problems, skipped="draft")
+    for key in ("published", "draft"):
+        if meta.get(key) is not None and not isinstance(meta[key], bool):
+            # Only YAML's true/false decide (as in Hexo): 'false' in quotes is text.
+            problems.append(
+                Problem(
+                    source,
+                    key,
+                    f"expected true or false, got {brief(meta[key])}",
+                    "ignored; the post is published",
+                    "warning",
+                )
+            )
 
     f = _Fields(meta, source, settings, zone)
     mtime = datetime.fromtimestamp(mtime_ns / 1e9, UTC).replace(microsecond=0)

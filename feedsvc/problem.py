@@ -7,10 +7,20 @@ A scan never stops for bad content. Each thing it could not use as written becom
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Literal
 
 Severity = Literal["error", "warning"]
+
+#: Characters that would break "one problem, one line" in a terminal or a log: C0 and C1
+#: controls, DEL, the Unicode line and paragraph separators, lone surrogates.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """``text`` on one line: each control character becomes a ``\\xNN``-style escape."""
+    return _UNPRINTABLE.sub(lambda m: ascii(m.group(0))[1:-1], text)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -24,9 +34,12 @@ class Problem:
     severity: Severity = "warning"
 
     def line(self) -> str:
-        """One human-readable line: file, field, what is wrong, what was done."""
-        where = f"{self.file}: {self.field}" if self.field else self.file
-        return f"{self.severity}: {where}: {self.reason} ({self.action})"
+        """One human-readable line, compiler style: file, severity, field, what is wrong,
+        what was done (``a.md: error: front matter: malformed YAML ... (skipped)``).
+        Control characters (a file name may hold a newline) are escaped."""
+        field = f"{self.field}: " if self.field else ""
+        text = f"{self.file}: {self.severity}: {field}{self.reason} ({self.action})"
+        return printable(text)
 
     def as_dict(self) -> dict[str, str]:
         """A JSON-ready mapping of the fields."""

@@ -48,6 +48,20 @@ def is_candidate(name: str) -> bool:
     return name.lower().endswith(POST_SUFFIXES)
 
 
+def shown(relpath: str) -> str:
+    """``relpath`` as printable text: bytes that are not UTF-8 (which ``os`` decodes to lone
+    surrogates) become ``\\xNN`` escapes."""
+    return relpath.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def scan(root: Path) -> tuple[list[SourceFile], list[Problem]]:
     """List candidate post files under ``root``, sorted by relative path.
 
@@ -89,7 +103,7 @@ def scan(root: Path) -> tuple[list[SourceFile], list[Problem]]:
                     if target != str(root) and not target.startswith(root_prefix):
                         problems.append(
                             Problem(
-                                relpath,
+                                shown(relpath),
                                 "",
                                 "symlink points outside the content folder",
                                 "not followed",
@@ -101,12 +115,28 @@ def scan(root: Path) -> tuple[list[SourceFile], list[Problem]]:
             except OSError as exc:
                 if not name.startswith("."):
                     problems.append(
-                        Problem(relpath, "", f"cannot stat: {exc.strerror}", "skipped", "error")
+                        Problem(
+                            shown(relpath), "", f"cannot stat: {exc.strerror}", "skipped", "error"
+                        )
                     )
                 continue
-            if stat.S_ISDIR(st.st_mode):
-                if name.startswith(".") or name in SKIP_DIRS:
-                    continue
+            is_dir = stat.S_ISDIR(st.st_mode)
+            if is_dir and (name.startswith(".") or name in SKIP_DIRS):
+                continue
+            if not _is_utf8(name) and (is_dir or is_candidate(name)):
+                # A name that is not UTF-8 cannot become a URL, an id or JSON text (and it
+                # crashed the build in uuid5); skip it, and report it in printable form.
+                problems.append(
+                    Problem(
+                        shown(relpath),
+                        "",
+                        "name is not valid UTF-8",
+                        "skipped the folder; rename it" if is_dir else "skipped; rename it",
+                        "error",
+                    )
+                )
+                continue
+            if is_dir:
                 key = (st.st_dev, st.st_ino)
                 if key in seen_dirs:
                     problems.append(

@@ -62,6 +62,40 @@ def _fallback(name: str) -> str:
     return "c-" + hashlib.sha1(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
 
+def _hexo(text: str) -> str:
+    """One pass of Hexo's slugize (made safe); "" when nothing is left."""
+    text = unicodedata.normalize("NFC", text)
+    text = _CONTROL.sub("", _fold_diacritics(text))
+    # Characters that are unsafe in any path or URL segment beyond Hexo's set.
+    text = "".join(
+        " " if unicodedata.category(c) in ("Zl", "Zp", "Cs", "Co", "Cn") else c for c in text
+    )
+    slug = _SPECIAL.sub("-", text).strip("-")
+    return re.sub("-{2,}", "-", slug)
+
+
+def _stable(text: str) -> str:
+    """Hexo's slug, repeated until slugging it again changes nothing.
+
+    One pass is not always enough: folding ``é`` to ``e`` or dropping a control character
+    can leave a combining mark after a new base letter (``é\\u0301`` -> ``e\\u0301``), which
+    the next pass composes and folds again. Feed paths must not change when slugged again.
+    """
+    slug = _hexo(text)
+    for _ in range(8):
+        again = _hexo(slug)
+        if again == slug:
+            break
+        slug = again
+    return slug
+
+
+def has_slug(name: str) -> bool:
+    """False when ``name`` keeps nothing in a slug (``"..."``, ``"?!"``), so that
+    :func:`slugize` falls back to a hash of it."""
+    return bool(_stable(name))
+
+
 def slugize(name: str) -> str:
     """Hexo's slug of ``name``, made safe: see the module doc.
 
@@ -69,19 +103,13 @@ def slugize(name: str) -> str:
     the name, so it still has a stable, distinct feed. A very long slug is cut and given
     a hash suffix so it stays a legal file name.
     """
-    text = unicodedata.normalize("NFC", name)
-    text = _CONTROL.sub("", _fold_diacritics(text))
-    # Characters that are unsafe in any path or URL segment beyond Hexo's set.
-    text = "".join(
-        " " if unicodedata.category(c) in ("Zl", "Zp", "Cs", "Co", "Cn") else c for c in text
-    )
-    slug = _SPECIAL.sub("-", text).strip("-")
-    slug = re.sub("-{2,}", "-", slug)
+    slug = _stable(name)
     if not slug:
         return _fallback(name)
     if len(slug.encode("utf-8")) > MAX_SEGMENT_BYTES:
         cut = slug.encode("utf-8")[: MAX_SEGMENT_BYTES - 10].decode("utf-8", "ignore")
-        slug = cut.rstrip("-") + "-" + hashlib.sha1(slug.encode("utf-8")).hexdigest()[:8]
+        digest = hashlib.sha1(slug.encode("utf-8")).hexdigest()[:8]
+        slug = (_stable(cut.rstrip("-")) or "c") + "-" + digest
     return slug
 
 

@@ -216,7 +216,9 @@ def assert_json_feed(doc: Mapping[str, Any]) -> None:
     assert "author" not in doc, "JSON Feed 1.1 uses authors, not author"
     for item in doc["items"]:
         assert isinstance(item["id"], str) and item["id"]
-        assert isinstance(item.get("content_html") or item.get("content_text"), str)
+        # One of the two must be present (an empty body is still a string, and valid).
+        content = [item[key] for key in ("content_html", "content_text") if key in item]
+        assert content and all(isinstance(c, str) for c in content), item["id"]
         assert isinstance(item["url"], str) and item["url"].startswith(("http://", "https://"))
         for key in ("date_published", "date_modified"):
             assert RFC3339.match(item[key]), f"{key} {item[key]!r} is not RFC 3339"

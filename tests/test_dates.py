@@ -57,7 +57,22 @@ def test_date_forms_become_the_same_utc_instant(
 
 @pytest.mark.parametrize(
     "value",
-    ["", "   ", "sometime next week", "2025-13-45", "Wed, 99 Foo 2021", True, None, [], {}],
+    [
+        "",
+        "   ",
+        "sometime next week",
+        "2025-13-45",
+        "Wed, 99 Foo 2021",
+        True,
+        None,
+        [],
+        {},
+        # YAML reads 0xfff... of any length; float() of it overflowed (and str() of it
+        # raises, hence an explicit id).
+        pytest.param(16**5000, id="int-of-6000-digits"),
+        float("nan"),
+        float("inf"),
+    ],
 )
 def test_unusable_dates_are_none_so_the_caller_can_fall_back_and_report(value: object) -> None:
     assert parse_date(value, UTC) is None
