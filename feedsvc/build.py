@@ -226,12 +226,12 @@ class Builder:
             and hashlib.sha256(data).hexdigest() == old[2].digest
         )
 
-    def _parse(self, files: list[SourceFile]) -> tuple[int, bool]:
+    def _parse(self, files: list[SourceFile], scan_ns: int) -> tuple[int, bool]:
         """Parse new and changed files; (files parsed, whether any post or problem changed)."""
         if self._known is None:
-            self._known = self._cache.load() if self._cache is not None else {}
-            for relpath, row in self._known.items():
-                self._known[relpath] = _compact(row)
+            self._known, self._last_scan_ns = (
+                self._cache.load() if self._cache is not None else ({}, 0)
+            )
         known = self._known
         todo = [f for f in files if not self._unchanged(f, known.get(f.relpath))]
         changed: list[Row] = []
@@ -253,7 +253,7 @@ class Builder:
         for relpath in removed:
             del known[relpath]
         if self._cache is not None:
-            self._cache.update((r for r in changed if r[1][0] >= 0), removed)
+            self._cache.update((r for r in changed if r[1][0] >= 0), removed, scan_ns)
         return len(todo), differs or bool(removed)
 
     # -- render ---------------------------------------------------------------------------
@@ -319,7 +319,7 @@ class Builder:
         phases: dict[str, float] = {}
         files, scan_problems = scan(self.root)
         phases["scan"] = time.monotonic()
-        parsed_count, differs = self._parse(files)
+        parsed_count, differs = self._parse(files, scan_ns)
         phases["parse"] = time.monotonic()
         self._last_scan_ns = scan_ns
         last = self._last
@@ -397,6 +397,7 @@ class Builder:
         }
         snapshot = Snapshot.make(documents, stats)
         self._last = Result(snapshot, catalog, problems, stats)
+        self.close_pool()  # idle workers would hold their memory until the next big batch
         logger.info(
             "scan done: %d files, %d parsed, %d posts, %d categories, %d feeds "
             "re-rendered, %d problems, %.3fs",
