@@ -43,10 +43,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 def setting_options(func: F) -> F:
     """Add ``--config`` and one ``--<setting>`` flag per setting to a command."""
     for name, default, help_text in reversed(table()):
-        flag = "--" + name.replace("_", "-")
+        flags = ["--" + name.replace("_", "-")]
+        if name == "content_dir":
+            flags.append("--content")  # the short spelling the README and cron lines use
         text = shown(default)
         func = click.option(
-            flag, name, default=None, metavar="VALUE", help=f"{help_text} [default: {text}]"
+            *flags, name, default=None, metavar="VALUE", help=f"{help_text} [default: {text}]"
         )(func)
     return click.option(
         "--config",
@@ -86,13 +88,6 @@ def main() -> None:
 
 @main.command()
 @click.option(
-    "--content",
-    "content_dir_flag",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Content folder (same as --content-dir).",
-)
-@click.option(
     "--out",
     "out",
     type=click.Path(path_type=Path),
@@ -100,10 +95,8 @@ def main() -> None:
     help="Folder to write the feeds into (replaced atomically).",
 )
 @setting_options
-def build(out: Path, content_dir_flag: Path | None, **options: Any) -> None:
+def build(out: Path, **options: Any) -> None:
     """Build every feed once and write them as static files (the cron command)."""
-    if content_dir_flag is not None:
-        options["content_dir"] = str(content_dir_flag)
     settings = settings_from(options)
     logs.configure(settings.log_level)
     result = _run_once(settings)
@@ -215,21 +208,12 @@ def _count(n: int, one: str, many: str = "") -> str:
 @main.command()
 @setting_options
 @click.option(
-    "--content",
-    "content_dir_flag",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Content folder (same as --content-dir).",
-)
-@click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format."
 )
-def check(content_dir_flag: Path | None, fmt: str, **options: Any) -> None:
+def check(fmt: str, **options: Any) -> None:
     """Scan without serving and list every problem, one line each (file, severity, field,
     what is wrong, what was done), then a summary. Exit status 1 when any problem is an
     error (a post was skipped), 0 otherwise: run it in a content repository's CI."""
-    if content_dir_flag is not None:
-        options["content_dir"] = str(content_dir_flag)
     settings = settings_from(options)
     logging.basicConfig(level="CRITICAL")  # the problems are the output; no log lines too
     try:
