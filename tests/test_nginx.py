@@ -101,6 +101,14 @@ def nginx() -> Iterator[Nginx]:
     # Not pytest's tmp_path: its folders are private to this user, and nginx's workers run
     # as another user (nobody) when the tests run as root.
     prefix = Path(tempfile.mkdtemp(prefix="feedsvc-nginx-"))
+    try:
+        yield from _serve(binary, prefix)
+    finally:
+        shutil.rmtree(prefix, ignore_errors=True)
+
+
+def _serve(binary: str, prefix: Path) -> Iterator[Nginx]:
+    """Build the examples under ``prefix`` and run nginx on them until the generator ends."""
     os.chmod(prefix, 0o755)
     (prefix / "logs").mkdir()
     out = prefix / "public"
@@ -143,7 +151,6 @@ def nginx() -> Iterator[Nginx]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        shutil.rmtree(prefix, ignore_errors=True)
 
 
 def url(path: str) -> str:
