@@ -91,6 +91,7 @@ def _scan_folder(
         name = entry.name
         relpath = f"{rel}{name}"
         try:
+            candidate = is_candidate(name)
             if entry.is_symlink():
                 target = os.path.realpath(entry.path)
                 if target != root and not target.startswith(root_prefix):
@@ -104,7 +105,7 @@ def _scan_folder(
                         )
                     )
                     continue
-            elif entry.is_file(follow_symlinks=False) and not is_candidate(name):
+            elif not candidate and entry.is_file(follow_symlinks=False):
                 continue  # not a post: no need to stat it
             st = entry.stat(follow_symlinks=True)
         except OSError as exc:
@@ -116,7 +117,7 @@ def _scan_folder(
         is_dir = stat.S_ISDIR(st.st_mode)
         if is_dir and (name.startswith(".") or name in SKIP_DIRS):
             continue
-        if not _is_utf8(name) and (is_dir or is_candidate(name)):
+        if (is_dir or candidate) and not _is_utf8(name):
             # A name that is not UTF-8 cannot become a URL, an id or JSON text (and it
             # crashed the build in uuid5); skip it, and report it in printable form.
             problems.append(
@@ -131,7 +132,7 @@ def _scan_folder(
             continue
         if is_dir:
             folders.append((entry.path, relpath + "/", (st.st_dev, st.st_ino)))
-        elif stat.S_ISREG(st.st_mode) and is_candidate(name):
+        elif candidate and stat.S_ISREG(st.st_mode):
             files.append(SourceFile(relpath, entry.path, st.st_size, st.st_mtime_ns, st.st_ino))
     return files, folders, problems
 
