@@ -114,6 +114,8 @@ class Documents:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
         snapshot = self.service.snapshot
+        if snapshot is None and self.service.reload():  # published since this worker looked
+            snapshot = self.service.snapshot
         if method not in ("GET", "HEAD", "OPTIONS") or snapshot is None:
             return self.fallback(environ, start_response)
         raw = environ.get("PATH_INFO", "")
