@@ -6,8 +6,10 @@ rescan, coalesced, one instance at a time, plus a one-off job that releases futu
 posts at their exact time). Every process, builder or not, serves from an in-memory
 :class:`~feedsvc.snapshot.Snapshot` and follows the published one on disk
 (``<state_dir>/snapshot``, replaced atomically) with a watcher thread, so requests never
-wait for a rescan and every worker serves the same bytes. When the builder dies, the
-kernel drops its lock and another process takes over within a second.
+wait for a rescan and every worker serves the same bytes. Under gunicorn the builder is
+a process of its own (``feedsvc builder``, started by ``gunicorn_conf.when_ready``) and
+the workers are on standby; when the builder dies, the kernel drops its lock and a
+worker takes over within a second.
 
 A rescan that fails, or that would shrink a site with posts to zero posts (an unmounted
 folder), leaves the last good snapshot serving; ``<state_dir>/status.json`` records what
