@@ -15,7 +15,7 @@ import logging
 import sqlite3
 import sys
 from collections.abc import Iterable
-from dataclasses import asdict, fields
+from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -38,10 +38,11 @@ _POST_FIELDS = [f.name for f in fields(Post)]
 def _encode_post(post: Post | None) -> str | None:
     if post is None:
         return None
-    data = asdict(post)
-    data["published"] = post.published.isoformat()
-    data["updated"] = post.updated.isoformat()
-    return json.dumps([data[name] for name in _POST_FIELDS], ensure_ascii=False)
+    # Field by field, not dataclasses.asdict: that deep-copies, and this runs per post.
+    values = [getattr(post, name) for name in _POST_FIELDS]
+    values[_POST_FIELDS.index("published")] = post.published.isoformat()
+    values[_POST_FIELDS.index("updated")] = post.updated.isoformat()
+    return json.dumps(values, ensure_ascii=False)
 
 
 def _decode_post(text: str | None) -> Post | None:
