@@ -53,6 +53,15 @@ RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$
 # -- fixtures ------------------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_user_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """State folders chosen by default (under the user cache) go to a temporary folder
+    for the whole session, session-wide fixtures and subprocesses included."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _no_feedsvc_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """A developer's FEEDSVC_* variables must not leak into any test."""
