@@ -330,13 +330,6 @@ class Service:
             os.close(self._lock_fd)
             self._lock_fd = None
 
-    def wait_until_serving(self, timeout: float) -> bool:
-        """Block until a snapshot is being served (for startup); False on timeout."""
-        deadline = time.monotonic() + timeout
-        while self._snapshot is None and time.monotonic() < deadline:
-            time.sleep(self.POLL_SECONDS)
-        return self._snapshot is not None
-
 
 @contextlib.contextmanager
 def running(service: Service) -> Iterator[Service]:
