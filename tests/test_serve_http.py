@@ -222,6 +222,9 @@ thumbnail: 'https://img.example.net/new.jpg?w=770&resize=770%2C433'
 """
 
 
+NEW_TITLE = b"A post that arrives while serving"
+
+
 def _etags(server: Server, paths: list[str]) -> dict[str, str]:
     return {p: server.get(p).headers["etag"] for p in paths}
 
@@ -386,10 +389,11 @@ def test_refresh_endpoint_needs_the_token_and_coalesces_concurrent_calls(
         with ThreadPoolExecutor(8) as pool:
             replies = list(pool.map(call, range(8)))
         assert all(status == 200 for status, _ in replies)
-        scans = server.health()["last_scan"]["scan"] - scan
-        assert 1 <= scans <= 2, f"8 concurrent refreshes ran {scans} rescans"
-        # when the call returns, the rescan it asked for is served
-        assert b"A post that arrives while serving" in server.get(CATEGORY).body
+        # when a call returns, the rescan it asked for is published: every worker serves it
+        # within a poll interval (the one that answered the call already does)
+        wait_for(everywhere(lambda: NEW_TITLE in server.get(CATEGORY).body), 5, "the refresh")
+        scans = max(server.health()["last_scan"]["scan"] for _ in range(6)) - scan
+        assert 1 <= scans <= 3, f"8 concurrent refreshes ran {scans} rescans"
 
 
 def test_the_procfile_web_line_serves_on_port_with_web_concurrency_workers(
