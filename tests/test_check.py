@@ -148,10 +148,10 @@ def test_file_names_that_would_break_lines_are_escaped(runner: CliRunner, tmp_pa
 def test_installed_command_gives_the_same_output_and_status(broken: Path, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
     env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
-    outputs = {}
-    for fmt in ("text", "json"):
-        done = subprocess.run(
-            [feedsvc_script(), "check", "--content", str(broken), "--format", fmt],
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [feedsvc_script(), "check", *args],
             cwd=tmp_path,
             env=env,
             capture_output=True,
@@ -159,18 +159,14 @@ def test_installed_command_gives_the_same_output_and_status(broken: Path, tmp_pa
             timeout=120,
             check=False,
         )
+
+    outputs = {}
+    for fmt in ("text", "json"):
+        done = run("--content", str(broken), "--format", fmt)
         assert done.returncode == 1, done.stderr
         assert done.stderr == "", "problems go to standard output only, once"
         outputs[fmt] = done.stdout
     assert outputs["text"].splitlines()[-1] == BROKEN_SUMMARY
     assert len(json.loads(outputs["json"])["problems"]) == len(BROKEN)
-    clean = subprocess.run(
-        [feedsvc_script(), "check", "--content", str(EXAMPLES)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    clean = run("--content", str(EXAMPLES))
     assert (clean.returncode, clean.stdout) == (0, CLEAN_SUMMARY + "\n")
