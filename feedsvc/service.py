@@ -145,11 +145,17 @@ class Service:
 
     def reload(self) -> bool:
         """Load the published snapshot and status if they changed; True if the snapshot did."""
+        changed = self._reload_snapshot()
+        # The builder writes the status before it publishes the snapshot, and this reads
+        # them in the other order: whoever sees a snapshot also sees the scan behind it.
         status_key = _mtime_key(self.status_file)
         if status_key != self._status_key:
             with contextlib.suppress(OSError, ValueError):
                 self._status = json.loads(self.status_file.read_bytes())
                 self._status_key = status_key
+        return changed
+
+    def _reload_snapshot(self) -> bool:
         key = _mtime_key(self.snapshot_dir / snapshots.MANIFEST)
         if key is None or key == self._snapshot_key:
             return False
@@ -189,13 +195,15 @@ class Service:
                         f"one found {previous}; kept the previous feeds (set allow_empty to "
                         "publish an empty site)"
                     )
-                if self._snapshot is None or result.snapshot.key != self._snapshot.key:
-                    snapshots.write(result.snapshot, self.snapshot_dir)
-                    self._snapshot = result.snapshot
-                    self._snapshot_key = _mtime_key(self.snapshot_dir / snapshots.MANIFEST)
                 status.update(
                     ok=True, **{k: v for k, v in result.stats.items() if k != "scanned_at"}
                 )
+                if self._snapshot is None or result.snapshot.key != self._snapshot.key:
+                    status["duration_seconds"] = round(time.monotonic() - t0, 4)
+                    self._publish_status(status)  # before the snapshot: see reload()
+                    snapshots.write(result.snapshot, self.snapshot_dir)
+                    self._snapshot = result.snapshot
+                    self._snapshot_key = _mtime_key(self.snapshot_dir / snapshots.MANIFEST)
                 if result.catalog.next_release is not None:
                     self._schedule_release(result.catalog.next_release)
             except Exception as exc:  # a failed rescan must never stop the service
@@ -207,11 +215,14 @@ class Service:
                 logger.debug("rescan failure details", exc_info=True)
                 status.update(ok=False, error=f"{type(exc).__name__}: {exc}")
             status["duration_seconds"] = round(time.monotonic() - t0, 4)
-            self._status = status
-            with contextlib.suppress(OSError):
-                _write_atomic(self.status_file, json.dumps(status, ensure_ascii=False).encode())
-                self._status_key = _mtime_key(self.status_file)
+            self._publish_status(status)
             return status
+
+    def _publish_status(self, status: dict[str, Any]) -> None:
+        self._status = dict(status)
+        with contextlib.suppress(OSError):
+            _write_atomic(self.status_file, json.dumps(status, ensure_ascii=False).encode())
+            self._status_key = _mtime_key(self.status_file)
 
     def _serve_requests(self) -> None:
         """Run one rescan for every refresh request pending now, then release the callers."""

@@ -148,8 +148,11 @@ def serve(tmp: Path, content: Path, workers: int = 2, **settings: str) -> Iterat
         def ready() -> bool:
             if process.poll() is not None:
                 raise AssertionError(f"server exited early:\n{server.log()}")
-            try:  # every worker must be serving, not just the first to answer
-                return all(server.get("/").status == 200 for _ in range(10))
+            try:  # every worker must be serving the first scan, not just the first to answer
+                return all(
+                    server.get("/").status == 200 and "scan" in server.health()["last_scan"]
+                    for _ in range(10)
+                )
             except OSError:
                 return False
 
