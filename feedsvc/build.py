@@ -21,13 +21,14 @@ raises; it becomes a Problem.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import logging
 import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
@@ -139,6 +140,24 @@ def _render_in_worker(post: Post) -> Rendered:
     return render_post(Path(settings.content_dir), post, settings.summary_length)
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a scan checks every file.
+
+    A scan allocates a few tuples per file, which triggers collections, and each full one
+    walks every cached post (millions of objects at 100,000 posts): measured, that was a
+    third of a no-change rescan. Nothing made here forms cycles, so reference counting
+    frees it all; collection resumes (and catches up) as soon as the block ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 class Builder:
     """Runs the pipeline for one content folder and settings, incrementally."""
 
@@ -233,7 +252,20 @@ class Builder:
                 self._cache.load() if self._cache is not None else ({}, 0)
             )
         known = self._known
-        todo = [f for f in files if not self._unchanged(f, known.get(f.relpath))]
+        settled_ns = self._last_scan_ns - RACY_NS
+        with _collector_paused():
+            todo = [
+                f
+                for f in files
+                # The common case inlined (a rescan checks every file): same signature
+                # and modified well before the last scan; _unchanged decides the rest.
+                if not (
+                    (old := known.get(f.relpath)) is not None
+                    and old[1] == f.signature
+                    and f.signature[1] < settled_ns
+                )
+                and not self._unchanged(f, old)
+            ]
         changed: list[Row] = []
         differs = False
         for row in self._map(
@@ -248,8 +280,9 @@ class Builder:
             _log(problems)  # once: when the file (re)appears or changes
             known[relpath] = row
             changed.append(row)
-        present = {f.relpath for f in files}
-        removed = [relpath for relpath in known if relpath not in present]
+        with _collector_paused():
+            present = {f.relpath for f in files}
+            removed = [relpath for relpath in known if relpath not in present]
         for relpath in removed:
             del known[relpath]
         if self._cache is not None:
@@ -317,7 +350,8 @@ class Builder:
         started = time.monotonic()
         scan_ns = time.time_ns()
         phases: dict[str, float] = {}
-        files, scan_problems = scan(self.root)
+        with _collector_paused():
+            files, scan_problems = scan(self.root)
         phases["scan"] = time.monotonic()
         parsed_count, differs = self._parse(files, scan_ns)
         phases["parse"] = time.monotonic()
