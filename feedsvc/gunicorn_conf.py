@@ -8,12 +8,15 @@ worker serves from memory with a few threads; exactly one of them becomes the bu
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from typing import Any
 
 #: Set for the workers when a dedicated builder process runs beside them.
 DEDICATED_BUILDER_ENV = "_FEEDSVC_DEDICATED_BUILDER"
+#: How much lower the builder's CPU priority is than the workers' (see ``nice(1)``).
+BUILDER_NICENESS = 10
 
 #: Address to listen on: all interfaces on $PORT (8000 when unset).
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
@@ -37,7 +40,13 @@ def when_ready(server: Any) -> None:
     """Start the builder as its own process, so that rescans never compete with serving
     for a worker's interpreter. Workers still stand by to take over if it dies."""
     os.environ[DEDICATED_BUILDER_ENV] = "1"  # read by the workers forked after this
-    server.feedsvc_builder = subprocess.Popen([sys.executable, "-m", "feedsvc", "builder"])
+    # At a lower CPU priority: on a busy host a rescan may take a little longer, but the
+    # requests it competes with do not wait for it (its parsing pool inherits this).
+    server.feedsvc_builder = subprocess.Popen(
+        ["nice", "-n", str(BUILDER_NICENESS), sys.executable, "-m", "feedsvc", "builder"]
+        if shutil.which("nice")
+        else [sys.executable, "-m", "feedsvc", "builder"]
+    )
 
 
 def on_exit(server: Any) -> None:

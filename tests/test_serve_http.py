@@ -170,6 +170,15 @@ def test_healthz_reports_the_last_scan(server: Server) -> None:
     assert health["problems"] == []
 
 
+def test_rescans_run_in_their_own_process_at_a_lower_cpu_priority(server: Server) -> None:
+    """Workers answer requests; the builder, one process beside them, rescans niced, so a
+    rescan on a busy host does not hold requests up."""
+    builder = server.health()["last_scan"]["builder_pid"]
+    assert builder not in (server.process.pid, os.getpid())
+    serving = os.getpriority(os.PRIO_PROCESS, server.process.pid)
+    assert os.getpriority(os.PRIO_PROCESS, builder) > serving
+
+
 def test_a_served_feed_is_the_file_feedsvc_build_writes(server: Server, tmp_path: Path) -> None:
     out = tmp_path / "public"
     env_base = f"http://127.0.0.1:{server.port}/"
