@@ -157,7 +157,11 @@ def serve(tmp: Path, content: Path, workers: int = 2, **settings: str) -> Iterat
                 return False
 
         wait_for(ready, 30, "the server to answer")
-        yield server
+        try:
+            yield server
+        except AssertionError as failure:  # CI shows what the server saw, not just the test
+            tail = "\n".join(server.log().splitlines()[-40:])
+            raise AssertionError(f"{failure}\n--- server log, last lines ---\n{tail}") from None
     finally:
         process.send_signal(signal.SIGTERM)
         try:
