@@ -280,9 +280,12 @@ class Builder:
             _log(problems)  # once: when the file (re)appears or changes
             known[relpath] = row
             changed.append(row)
-        with _collector_paused():
-            present = {f.relpath for f in files}
-            removed = [relpath for relpath in known if relpath not in present]
+        # Every file listed is in ``known`` now, so ``known`` holds more only if some went.
+        removed: list[str] = []
+        if len(known) > len(files):
+            with _collector_paused():
+                present = {f.relpath for f in files}
+                removed = [relpath for relpath in known if relpath not in present]
         for relpath in removed:
             del known[relpath]
         if self._cache is not None:
