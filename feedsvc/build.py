@@ -142,12 +142,13 @@ def _render_in_worker(post: Post) -> Rendered:
 
 @contextlib.contextmanager
 def _collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector while a scan checks every file.
+    """Pause Python's cycle collector while a scan checks every file, the cache loads or
+    the catalog sorts every post into its categories.
 
-    A scan allocates a few tuples per file, which triggers collections, and each full one
+    Each allocates a few objects per file, which triggers collections, and each full one
     walks every cached post (millions of objects at 100,000 posts): measured, that was a
-    third of a no-change rescan. Nothing made here forms cycles, so reference counting
-    frees it all; collection resumes (and catches up) as soon as the block ends.
+    third of a no-change rescan. Nothing made there forms cycles, so reference counting
+    frees what is dropped; collection resumes (and catches up) as soon as the block ends.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -248,9 +249,10 @@ class Builder:
     def _parse(self, files: list[SourceFile], scan_ns: int) -> tuple[int, bool]:
         """Parse new and changed files; (files parsed, whether any post or problem changed)."""
         if self._known is None:
-            self._known, self._last_scan_ns = (
-                self._cache.load() if self._cache is not None else ({}, 0)
-            )
+            with _collector_paused():  # 100,000 posts decoded: 1.5 s -> 1.1 s
+                self._known, self._last_scan_ns = (
+                    self._cache.load() if self._cache is not None else ({}, 0)
+                )
         known = self._known
         settled_ns = self._last_scan_ns - RACY_NS
         with _collector_paused():
@@ -381,10 +383,14 @@ class Builder:
             return Result(last.snapshot, last.catalog, last.problems, stats)
         self._last_scan_problems = tuple(scan_problems)
         assert self._known is not None
-        posts = [row[2] for row in self._known.values() if row[2] is not None]
-        catalog = build_catalog(
-            posts, now, item_limit=self.settings.item_limit, category_map=self.settings.category_map
-        )
+        with _collector_paused():
+            posts = [row[2] for row in self._known.values() if row[2] is not None]
+            catalog = build_catalog(
+                posts,
+                now,
+                item_limit=self.settings.item_limit,
+                category_map=self.settings.category_map,
+            )
         phases["catalog"] = time.monotonic()
         # Scan and catalog problems are logged when they appear, like parse problems.
         found = {*scan_problems, *catalog.problems}
