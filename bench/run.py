@@ -264,6 +264,13 @@ class Row:
         return self.ours / self.other
 
 
+def under(limit: float | None, value: float) -> dict[str, Any]:
+    """``Row`` keywords for the target "below ``limit``" (none when no limit applies)."""
+    if limit is None:
+        return {}
+    return {"target": f"< {limit:g}", "met": value < limit}
+
+
 def _num(value: float | None, unit: str) -> str:
     if value is None:
         return "—"
@@ -586,8 +593,7 @@ class Bench:
                 cold.wall,
                 str(len(runs)),
                 "s",
-                target="< 60" if big else "",
-                met=cold.wall < 60 if big else None,
+                **under(60 if big else None, cold.wall),
             )
         )
         self.add(Row("1", "cold build, CPU", n, cold.cpu, str(len(runs)), "s"))
@@ -599,8 +605,7 @@ class Bench:
                 cold.rss_mb,
                 str(len(runs)),
                 "MB",
-                target="< 500" if big else "",
-                met=cold.rss_mb < 500 if big else None,
+                **under(500 if big else None, cold.rss_mb),
             )
         )
         self.add(
@@ -611,8 +616,7 @@ class Bench:
                 cold.tree_mb,
                 str(len(runs)),
                 "MB",
-                target="< 500" if big else "",
-                met=cold.tree_mb < 500 if big else None,
+                **under(500 if big else None, cold.tree_mb),
             )
         )
         warm: list[Usage] = []
@@ -671,8 +675,7 @@ class Bench:
                     value,
                     str(self.repeat),
                     "s",
-                    target="< 0.5" if big else "",
-                    met=value < 0.5 if big else None,
+                    **under(0.5 if big else None, value),
                     note=f"parsed {max(unchanged_parsed)}",
                 )
             )
@@ -704,8 +707,7 @@ class Bench:
                     total,
                     str(self.repeat),
                     "s",
-                    target="< 1.5" if big else "",
-                    met=total < 1.5 if big else None,
+                    **under(1.5 if big else None, total),
                 )
             )
         finally:
@@ -768,8 +770,7 @@ class Bench:
                 value,
                 str(self.repeat),
                 "s",
-                target="< 5" if big else "",
-                met=value < 5 if big else None,
+                **under(5 if big else None, value),
             )
         )
         cache_only = []
@@ -785,8 +786,7 @@ class Bench:
                 value,
                 str(self.repeat),
                 "s",
-                target="< 5" if big else "",
-                met=value < 5 if big else None,
+                **under(5 if big else None, value),
             )
         )
 
