@@ -46,7 +46,7 @@ from .markup import Rendered
 from .markup import render as render_body
 from .post import Post, decode, parse_post, split
 from .problem import Problem
-from .scan import SourceFile, scan
+from .scan import Listing, SourceFile, walk
 from .settings import Settings
 from .snapshot import Document, Snapshot
 
@@ -246,7 +246,7 @@ class Builder:
             and hashlib.sha256(data).hexdigest() == old[2].digest
         )
 
-    def _parse(self, files: list[SourceFile], scan_ns: int) -> tuple[int, bool]:
+    def _parse(self, listing: Listing, scan_ns: int) -> tuple[int, bool]:
         """Parse new and changed files; (files parsed, whether any post or problem changed)."""
         if self._known is None:
             with _collector_paused():  # 100,000 posts decoded: 1.5 s -> 1.1 s
@@ -254,20 +254,24 @@ class Builder:
                     self._cache.load() if self._cache is not None else ({}, 0)
                 )
         known = self._known
+        found = listing.signatures
         settled_ns = self._last_scan_ns - RACY_NS
         with _collector_paused():
-            todo = [
-                f
-                for f in files
-                # The common case inlined (a rescan checks every file): same signature
-                # and modified well before the last scan; _unchanged decides the rest.
-                if not (
-                    (old := known.get(f.relpath)) is not None
-                    and old[1] == f.signature
-                    and f.signature[1] < settled_ns
-                )
-                and not self._unchanged(f, old)
-            ]
+            # Every file is checked, so this loop is kept to plain tuples: new, a different
+            # signature, or modified around the last scan (racy: _unchanged compares the
+            # content). Sorted, so that parsing always meets files in the same order.
+            candidates = sorted(
+                relpath
+                for relpath, signature in found.items()
+                if (old := known.get(relpath)) is None
+                or old[1] != signature
+                or signature[1] >= settled_ns
+            )
+        todo = [
+            source
+            for relpath in candidates
+            if not self._unchanged(source := listing.source(relpath), known.get(relpath))
+        ]
         changed: list[Row] = []
         differs = False
         for row in self._map(
@@ -282,12 +286,10 @@ class Builder:
             _log(problems)  # once: when the file (re)appears or changes
             known[relpath] = row
             changed.append(row)
-        # Every file listed is in ``known`` now, so ``known`` holds more only if some went.
+        # Every file found is in ``known`` now, so ``known`` holds more only if some went.
         removed: list[str] = []
-        if len(known) > len(files):
-            with _collector_paused():
-                present = {f.relpath for f in files}
-                removed = [relpath for relpath in known if relpath not in present]
+        if len(known) > len(found):
+            removed = [relpath for relpath in known if relpath not in found]
         for relpath in removed:
             del known[relpath]
         if self._cache is not None:
@@ -356,9 +358,10 @@ class Builder:
         scan_ns = time.time_ns()
         phases: dict[str, float] = {}
         with _collector_paused():
-            files, scan_problems = scan(self.root)
+            listing = walk(self.root)
+        scan_problems = listing.problems
         phases["scan"] = time.monotonic()
-        parsed_count, differs = self._parse(files, scan_ns)
+        parsed_count, differs = self._parse(listing, scan_ns)
         phases["parse"] = time.monotonic()
         self._last_scan_ns = scan_ns
         last = self._last
@@ -378,7 +381,9 @@ class Builder:
                 "phase_seconds": _phase_seconds(started, phases),
             }
             logger.info(
-                "scan done: %d files, nothing changed, %.3fs", len(files), stats["duration_seconds"]
+                "scan done: %d files, nothing changed, %.3fs",
+                len(listing.signatures),
+                stats["duration_seconds"],
             )
             return Result(last.snapshot, last.catalog, last.problems, stats)
         self._last_scan_problems = tuple(scan_problems)
@@ -426,7 +431,7 @@ class Builder:
             "scanned_at": now.isoformat(),
             "duration_seconds": round(duration, 4),
             "phase_seconds": _phase_seconds(started, phases),
-            "files": len(files),
+            "files": len(listing.signatures),
             "parsed": parsed_count,
             "posts": catalog.published,
             "held_until_their_date": catalog.held,
@@ -444,7 +449,7 @@ class Builder:
         logger.info(
             "scan done: %d files, %d parsed, %d posts, %d categories, %d feeds "
             "re-rendered, %d problems, %.3fs",
-            len(files),
+            len(listing.signatures),
             parsed_count,
             catalog.published,
             stats["categories"],

@@ -27,6 +27,10 @@ SKIP_DIRS = frozenset({"_drafts", "node_modules", "__pycache__"})
 _NOT_POST_PREFIXES = (".", "#", "~$")
 
 
+#: Size, modification time (ns) and inode: equal signatures mean "unchanged".
+Signature = tuple[int, int, int]
+
+
 class SourceFile(NamedTuple):
     """A candidate post file and the stat signature used to notice changes.
 
@@ -36,7 +40,7 @@ class SourceFile(NamedTuple):
 
     relpath: str  #: POSIX path relative to the content folder; the post's identity
     path: str  #: absolute path to open
-    signature: tuple[int, int, int]  #: size, mtime (ns), inode: equal means "unchanged"
+    signature: Signature  #: size, mtime (ns), inode: equal means "unchanged"
 
     @property
     def size(self) -> int:
@@ -47,6 +51,27 @@ class SourceFile(NamedTuple):
     def mtime_ns(self) -> int:
         """Modification time when scanned, in nanoseconds."""
         return self.signature[1]
+
+
+class Listing(NamedTuple):
+    """What one walk of the content folder found.
+
+    The signatures are a plain mapping, in no meaningful order: a rescan compares them
+    with the previous ones as a whole (a set difference, in C), and makes a
+    :class:`SourceFile` only for the few files that changed.
+    """
+
+    root: str  #: the content folder, resolved
+    signatures: dict[str, Signature]  #: every candidate post file, by relative path
+    problems: list[Problem]  #: sorted
+
+    def source(self, relpath: str) -> SourceFile:
+        """The file at ``relpath`` as found by this walk."""
+        return SourceFile(relpath, os.path.join(self.root, relpath), self.signatures[relpath])
+
+    def files(self) -> list[SourceFile]:
+        """Every file, sorted by relative path."""
+        return [self.source(relpath) for relpath in sorted(self.signatures)]
 
 
 def is_candidate(name: str) -> bool:
@@ -73,11 +98,10 @@ def _is_utf8(name: str) -> bool:
 
 
 def _scan_folder(
-    folder: str, rel: str, root: str, root_prefix: str
-) -> tuple[list[SourceFile], list[tuple[str, str, tuple[int, int]]], list[Problem]]:
-    """One folder: its candidate files, its subfolders (path, relpath, device and inode)
-    and its problems."""
-    files: list[SourceFile] = []
+    folder: str, rel: str, root: str, root_prefix: str, files: dict[str, Signature]
+) -> tuple[list[tuple[str, str, tuple[int, int]]], list[Problem]]:
+    """One folder: adds its candidate files to ``files``; returns its subfolders (path,
+    relpath, device and inode) and its problems."""
     folders: list[tuple[str, str, tuple[int, int]]] = []
     problems: list[Problem] = []
     try:
@@ -92,7 +116,7 @@ def _scan_folder(
                 "error",
             )
         )
-        return files, folders, problems
+        return folders, problems
     for entry in entries:
         name = entry.name
         try:
@@ -101,9 +125,7 @@ def _scan_folder(
                     continue  # not a post: no need to stat it
                 if name.isascii() or _is_utf8(name):
                     st = entry.stat(follow_symlinks=False)
-                    files.append(
-                        SourceFile(rel + name, entry.path, (st.st_size, st.st_mtime_ns, st.st_ino))
-                    )
+                    files[rel + name] = (st.st_size, st.st_mtime_ns, st.st_ino)
                     continue
             candidate = is_candidate(name)
             if entry.is_symlink():
@@ -148,12 +170,12 @@ def _scan_folder(
         if is_dir:
             folders.append((entry.path, relpath + "/", (st.st_dev, st.st_ino)))
         elif candidate and stat.S_ISREG(st.st_mode):
-            files.append(SourceFile(relpath, entry.path, (st.st_size, st.st_mtime_ns, st.st_ino)))
-    return files, folders, problems
+            files[relpath] = (st.st_size, st.st_mtime_ns, st.st_ino)
+    return folders, problems
 
 
-def scan(root: Path) -> tuple[list[SourceFile], list[Problem]]:
-    """List candidate post files under ``root``, sorted by relative path.
+def walk(root: Path) -> Listing:
+    """Find every candidate post file under ``root`` with its stat signature.
 
     Folders are listed level by level; files that cannot be posts are not even stat'ed
     (measured: threads make this slower, the per-entry work holds the GIL). Raises
@@ -162,7 +184,7 @@ def scan(root: Path) -> tuple[list[SourceFile], list[Problem]]:
     """
     root = root.resolve()
     problems: list[Problem] = []
-    found: list[SourceFile] = []
+    found: dict[str, Signature] = {}
     root_stat = os.stat(root)
     if not stat.S_ISDIR(root_stat.st_mode):
         raise NotADirectoryError(f"content folder {root} is not a folder")
@@ -171,10 +193,9 @@ def scan(root: Path) -> tuple[list[SourceFile], list[Problem]]:
     level: list[tuple[str, str]] = [(str(root), "")]
     root_text, root_prefix = str(root), str(root) + os.sep
     while level:
-        results = [_scan_folder(path, rel, root_text, root_prefix) for path, rel in level]
+        results = [_scan_folder(path, rel, root_text, root_prefix, found) for path, rel in level]
         level = []
-        for files, folders, folder_problems in results:
-            found.extend(files)
+        for folders, folder_problems in results:
             problems.extend(folder_problems)
             for path, relpath, key in sorted(folders, key=lambda f: f[1]):
                 if key in seen_dirs:
@@ -190,6 +211,12 @@ def scan(root: Path) -> tuple[list[SourceFile], list[Problem]]:
                     continue
                 seen_dirs.add(key)
                 level.append((path, relpath))
-    found.sort()  # by relpath: the first field, and unique
     problems.sort()
-    return found, problems
+    return Listing(root_text, found, problems)
+
+
+def scan(root: Path) -> tuple[list[SourceFile], list[Problem]]:
+    """List candidate post files under ``root``, sorted by relative path, and the
+    problems met (see :func:`walk`)."""
+    listing = walk(root)
+    return listing.files(), listing.problems
