@@ -196,7 +196,9 @@ class Service:
                         "publish an empty site)"
                     )
                 status.update(
-                    ok=True, **{k: v for k, v in result.stats.items() if k != "scanned_at"}
+                    ok=True,
+                    snapshot=result.snapshot.key,  # each worker's /healthz shows if it is current
+                    **{k: v for k, v in result.stats.items() if k != "scanned_at"},
                 )
                 if self._snapshot is None or result.snapshot.key != self._snapshot.key:
                     status["duration_seconds"] = round(time.monotonic() - t0, 4)

@@ -99,9 +99,31 @@ class Server:
     port: int
     process: subprocess.Popen[bytes]
     log_path: Path
+    state_dir: Path
 
     def get(self, path: str, **headers: str) -> Reply:
         return request(self.port, path, headers=headers)
+
+    def published(self) -> str | None:
+        """The key of the snapshot the builder last published (from its status file)."""
+        try:
+            status = json.loads((self.state_dir / "status.json").read_bytes())
+        except (OSError, ValueError):
+            return None
+        key: str | None = status.get("snapshot")
+        return key
+
+    def wait_until_current(self, timeout: float = 10) -> None:
+        """Wait until every worker serves the snapshot the builder last published.
+
+        Workers follow it within a poll interval, each on its own clock, so one fresh
+        answer says nothing of the other worker: 20 answers in a row must agree.
+        """
+        wait_for(
+            everywhere(lambda: self.health()["snapshot"] == self.published(), tries=20),
+            timeout,
+            "every worker to serve the published snapshot",
+        )
 
     def health(self) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(self.get("/healthz").body)
@@ -142,7 +164,7 @@ def serve(tmp: Path, content: Path, workers: int = 2, **settings: str) -> Iterat
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    server = Server(port, process, log_path)
+    server = Server(port, process, log_path, tmp / "state")
     try:
 
         def ready() -> bool:

@@ -165,6 +165,7 @@ def test_healthz_reports_the_last_scan(server: Server) -> None:
     assert health["ok"] is True
     assert health["posts"] == 10 and health["categories"] == 11 and health["feeds"] == 36
     assert health["last_scan"]["ok"] is True
+    assert health["last_scan"]["snapshot"] == health["snapshot"]  # this worker is current
     assert isinstance(health["last_scan"]["duration_seconds"], float)
     assert health["version"]
     assert health["problems"] == []
@@ -247,6 +248,7 @@ def test_content_changes_show_up_after_one_scheduled_rescan(tmp_path: Path) -> N
         "/categories/Notes/rss.xml",
     ]
     with serve(tmp_path, content, refresh="1") as server:
+        server.wait_until_current()
         before = _etags(server, watched)
         scan = server.health()["last_scan"]["scan"]
 
@@ -264,6 +266,7 @@ def test_content_changes_show_up_after_one_scheduled_rescan(tmp_path: Path) -> N
             5,
             "every worker to report the rescan",
         )
+        server.wait_until_current()
         after = _etags(server, watched)
         assert after[CATEGORY] != before[CATEGORY]
         assert after["/atom.xml"] != before["/atom.xml"]
@@ -283,6 +286,7 @@ def test_content_changes_show_up_after_one_scheduled_rescan(tmp_path: Path) -> N
 
         post.unlink()
         wait_for(everywhere(lambda: not has_new_post()), 20, "the deleted post to disappear")
+        server.wait_until_current()
         assert _etags(server, [CATEGORY])[CATEGORY] == before[CATEGORY]
 
 
