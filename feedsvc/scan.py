@@ -3,8 +3,9 @@
 This is the only step that walks the file system. It skips what is never a post (hidden
 files and folders, editor backups, ``_drafts/``, files of other kinds), follows a symlink
 only when its target stays inside the content folder, survives loops, vanished entries and
-unreadable folders (each reported), and returns files sorted by path so that every later
-step sees the same order whatever the order on disk.
+unreadable folders (each reported), and returns each file's stat signature by relative
+path. The mapping's order is the order on disk, which means nothing: the builder sorts
+what it parses, so output never depends on it.
 """
 
 from __future__ import annotations
@@ -68,10 +69,6 @@ class Listing(NamedTuple):
     def source(self, relpath: str) -> SourceFile:
         """The file at ``relpath`` as found by this walk."""
         return SourceFile(relpath, os.path.join(self.root, relpath), self.signatures[relpath])
-
-    def files(self) -> list[SourceFile]:
-        """Every file, sorted by relative path."""
-        return [self.source(relpath) for relpath in sorted(self.signatures)]
 
 
 def is_candidate(name: str) -> bool:
@@ -213,10 +210,3 @@ def walk(root: Path) -> Listing:
                 level.append((path, relpath))
     problems.sort()
     return Listing(root_text, found, problems)
-
-
-def scan(root: Path) -> tuple[list[SourceFile], list[Problem]]:
-    """List candidate post files under ``root``, sorted by relative path, and the
-    problems met (see :func:`walk`)."""
-    listing = walk(root)
-    return listing.files(), listing.problems

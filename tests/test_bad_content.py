@@ -52,7 +52,7 @@ from feedsvc.app import create_app
 from feedsvc.build import Builder, Result, parse_source, read_file
 from feedsvc.post import Post
 from feedsvc.problem import Problem
-from feedsvc.scan import scan
+from feedsvc.scan import walk
 from feedsvc.service import Service
 from feedsvc.settings import Settings, load_settings
 from feedsvc.snapshot import Snapshot, write
@@ -349,7 +349,8 @@ def test_a_file_that_vanishes_or_changes_between_listing_and_reading_is_not_publ
     zone = ZoneInfo(settings.timezone)
     for name in ("vanishes.md", "grows.md", "touched.md", "replaced.md", "steady.md"):
         good_post(content_dir, name)
-    files = {f.relpath: f for f in scan(content_dir)[0]}
+    listing = walk(content_dir)
+    files = {relpath: listing.source(relpath) for relpath in listing.signatures}
 
     (content_dir / "vanishes.md").unlink()
     with open(content_dir / "grows.md", "a", encoding="utf-8") as fh:  # still being written

@@ -1,4 +1,4 @@
-"""Scan: which files under the content folder are candidate posts."""
+"""Scan: which files under the content folder are candidate posts, with their signatures."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from feedsvc.scan import scan
+from feedsvc.scan import walk
 
 
 def touch(root: Path, relpath: str) -> None:
@@ -38,9 +38,9 @@ def test_scan_lists_post_files_and_skips_what_is_never_a_post(content_dir: Path)
     ]:
         touch(content_dir, relpath)
 
-    files, problems = scan(content_dir)
+    listing = walk(content_dir)
 
-    assert [f.relpath for f in files] == [
+    assert sorted(listing.signatures) == [
         "_posts/d.md",
         "a.md",
         "b.markdown",
@@ -48,21 +48,21 @@ def test_scan_lists_post_files_and_skips_what_is_never_a_post(content_dir: Path)
         "seed.txt",
         "sub/deeper/c.md",
     ]
-    assert problems == []
-    assert all(Path(f.path).is_absolute() for f in files)
+    assert listing.problems == []
+    for relpath, signature in listing.signatures.items():
+        source = listing.source(relpath)
+        assert Path(source.path) == content_dir.resolve() / relpath
+        assert source.size == signature[0] == os.stat(source.path).st_size
 
 
-def test_scan_order_is_by_path_whatever_the_order_of_creation(tmp_path: Path) -> None:
+def test_the_listing_does_not_depend_on_the_order_of_creation(tmp_path: Path) -> None:
     names = ["b.md", "a/z.md", "c.md", "a.md", "a/b.md"]
     first, second = tmp_path / "one", tmp_path / "two"
     for name in names:
         touch(first, name)
     for name in reversed(names):
         touch(second, name)
-    assert [f.relpath for f in scan(first)[0]] == [f.relpath for f in scan(second)[0]]
-    assert [f.relpath for f in scan(first)[0]] == sorted(
-        ["b.md", "a/z.md", "c.md", "a.md", "a/b.md"]
-    )
+    assert walk(first).signatures.keys() == walk(second).signatures.keys() == set(names)
 
 
 def test_symlink_leaving_the_content_folder_is_reported_not_followed(
@@ -71,11 +71,11 @@ def test_symlink_leaving_the_content_folder_is_reported_not_followed(
     outside = tmp_path / "outside.md"
     outside.write_text("---\ntitle: secret\n---\n", encoding="utf-8")
     os.symlink(outside, content_dir / "link.md")
-    files, problems = scan(content_dir)
-    assert files == []
-    assert [(p.file, p.severity) for p in problems] == [("link.md", "warning")]
+    listing = walk(content_dir)
+    assert listing.signatures == {}
+    assert [(p.file, p.severity) for p in listing.problems] == [("link.md", "warning")]
 
 
 def test_a_missing_content_folder_fails_loudly(tmp_path: Path) -> None:
     with pytest.raises(OSError):
-        scan(tmp_path / "nope")
+        walk(tmp_path / "nope")
